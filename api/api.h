@@ -1,0 +1,28 @@
+/* husk-api's process configuration and the pieces handlers share. */
+#pragma once
+
+#include "core/store.h"
+#include "core/userns.h"
+#include "core/log.h"
+
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#define HUSK_API_VERSION "1.44"
+#define HUSK_MIN_API_VERSION "1.24"
+
+struct api {
+	struct husk_store store;
+	struct husk_idmap idmap;
+	char *monitor_path;	 /* the husk-monitor binary */
+	unsigned idle_timeout;	 /* seconds; 0 = never exit */
+	uid_t owner;
+	bool activated;		 /* started with LISTEN_FDS */
+
+	/* Idle accounting: open connections and the time the last one closed. */
+	atomic_int connections;
+	atomic_llong last_activity_ms;
+};
+
+/* Finds husk-monitor: $HUSK_MONITOR, else beside husk-api (the build tree), else libexec. */
+char *api_find_monitor(const char *argv0);

@@ -1,0 +1,228 @@
+#include "http.h"
+#include "api.h"
+#include "core/log.h"
+
+#include "husk-config.h"
+
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+
+unsigned http_status_for(int code)
+{
+	switch (code) {
+	case -ENOENT:
+		return MHD_HTTP_NOT_FOUND;
+	case -EEXIST:
+	case -EBUSY:
+		return MHD_HTTP_CONFLICT;
+	case -EINVAL:
+	case -ERANGE:
+	case -E2BIG:
+		return MHD_HTTP_BAD_REQUEST;
+	case -EALREADY:
+		return MHD_HTTP_NOT_MODIFIED;
+	case -EACCES:
+		return MHD_HTTP_FORBIDDEN;
+	case -EOPNOTSUPP:
+		return MHD_HTTP_NOT_IMPLEMENTED;
+	case -EAGAIN:
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+void http_add_common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Api-Version", HUSK_API_VERSION);
+	MHD_add_response_header(resp, "Ostype", "linux");
+	MHD_add_response_header(resp, "Server", "husk/" HUSK_VERSION " (linux)");
+	MHD_add_response_header(resp, "Docker-Experimental", "false");
+}
+
+enum MHD_Result reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	http_add_common_headers(resp);
+	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->answered = true;
+	r->status = status;
+	return ret;
+}
+
+enum MHD_Result reply_text(struct req *r, unsigned status, const char *ctype, const char *text)
+{
+	size_t n = strlen(text);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(n, (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return reply_response(r, status, resp);
+}
+
+enum MHD_Result reply_json(struct req *r, unsigned status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	if (!s)
+		abort();
+	size_t n = strlen(s);
+	/* Docker ends JSON bodies with a newline (Go's json.Encoder). */
+	s = xrealloc(s, n + 2);
+	s[n++] = '\n';
+	s[n] = 0;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	return reply_response(r, status, resp);
+}
+
+enum MHD_Result reply_empty(struct req *r, unsigned status)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	return reply_response(r, status, resp);
+}
+
+enum MHD_Result reply_error(struct req *r, const struct husk_error *err)
+{
+	unsigned status = http_status_for(err->code);
+	if (status == MHD_HTTP_NOT_MODIFIED)
+		return reply_empty(r, status);
+	if (status >= 500)
+		husk_log(LOG_ERR, "%s %s: %s", r->method, r->path, err->message);
+	json_t *j = json_object();
+	json_object_set_new(j, "message", json_string(err->message));
+	return reply_json(r, status, j);
+}
+
+enum MHD_Result reply_errorf(struct req *r, int code, const char *fmt, ...)
+{
+	struct husk_error err = {.code = code};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof err.message, fmt, ap);
+	va_end(ap);
+	return reply_error(r, &err);
+}
+
+enum MHD_Result reply_stream(struct req *r, unsigned status, const char *ctype,
+			     MHD_ContentReaderCallback crc, void *cls,
+			     MHD_ContentReaderFreeCallback free_cb)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, crc, cls, free_cb);
+	if (!resp) {
+		if (free_cb)
+			free_cb(cls);
+		return MHD_NO;
+	}
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return reply_response(r, status, resp);
+}
+
+const char *query(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool query_bool(struct req *r, const char *key, bool dflt)
+{
+	bool v = dflt;
+	query_bool_strict(r, key, dflt, &v, NULL);
+	return v;
+}
+
+int query_bool_strict(struct req *r, const char *key, bool dflt, bool *out, struct husk_error *err)
+{
+	const char *s = query(r, key);
+	*out = dflt;
+	if (str_empty(s))
+		return 0;
+	if (parse_bool(s, out) < 0)
+		return husk_error_set(err, -EINVAL,
+				      "invalid value for %s: strconv.ParseBool: parsing \"%s\": "
+				      "invalid syntax",
+				      key, s);
+	return 0;
+}
+
+int query_int(struct req *r, const char *key, int64_t dflt, int64_t *out, struct husk_error *err)
+{
+	const char *s = query(r, key);
+	*out = dflt;
+	if (str_empty(s))
+		return 0;
+	if (parse_int64(s, out) < 0)
+		return husk_error_set(err, -EINVAL,
+				      "invalid value for %s: strconv.Atoi: parsing \"%s\": invalid "
+				      "syntax",
+				      key, s);
+	return 0;
+}
+
+struct collect {
+	const char *key;
+	char **v;
+};
+
+static enum MHD_Result collect_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct collect *c = cls;
+	if (streq(key, c->key))
+		c->v = strv_push(c->v, value ? value : "");
+	return MHD_YES;
+}
+
+char **query_all(struct req *r, const char *key)
+{
+	struct collect c = {.key = key, .v = xcalloc(1, sizeof(char *))};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_cb, &c);
+	return c.v;
+}
+
+const char *header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *req_json_body(struct req *r, struct husk_error *err)
+{
+	if (r->body_error == -EFBIG) {
+		husk_error_set(err, -EINVAL, "request body is too large");
+		return NULL;
+	}
+	if (r->body_len == 0)
+		return json_object();
+	json_error_t je;
+	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		husk_error_set(err, -EINVAL, "invalid JSON: %s (line %d, column %d)", je.text,
+			       je.line, je.column);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		husk_error_set(err, -EINVAL, "invalid JSON: the request body must be an object");
+		return NULL;
+	}
+	return j;
+}
+
+int req_socket(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci ? ci->connect_fd : -1;
+}
+
+bool client_gone(int fd)
+{
+	if (fd < 0)
+		return false;
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}

@@ -1,0 +1,242 @@
+/* husk-api: the Docker Engine API for one user, started on demand, gone when idle. */
+#include "api.h"
+#include "server.h"
+
+#include "core/fs.h"
+#include "husk-config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+static void usage(FILE *f)
+{
+	fputs("usage: husk-api [--listen unix:PATH] [--idle-timeout SECONDS] [--data-dir DIR]\n"
+	      "                [--run-dir DIR] [--verbose]\n"
+	      "\n"
+	      "Serves the Docker Engine API on the socket passed by a socket activator\n"
+	      "(LISTEN_FDS), or on --listen (default $XDG_RUNTIME_DIR/husk/husk.sock).\n"
+	      "  --idle-timeout N  exit after N seconds without connections (0 = never;\n"
+	      "                    default 10 when activated, else 0)\n",
+	      f);
+}
+
+char *api_find_monitor(const char *argv0)
+{
+	const char *env = getenv("HUSK_MONITOR");
+	if (!str_empty(env))
+		return xstrdup(env);
+	/* Beside ourselves: the build tree (api/husk-api and monitor/husk-monitor) or an install
+	 * that keeps both in one directory. */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			_cleanup_free_ char *side = xasprintf("%s/husk-monitor", self);
+			if (access(side, X_OK) == 0)
+				return TAKE_PTR(side);
+			_cleanup_free_ char *build = xasprintf("%s/../monitor/husk-monitor", self);
+			if (access(build, X_OK) == 0)
+				return realpath(build, NULL);
+		}
+	}
+	(void)argv0;
+	return xstrdup(HUSK_LIBEXECDIR "/husk-monitor");
+}
+
+static int listen_unix(const char *path)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		int r = mkdir_p(dir, 0700);
+		if (r < 0) {
+			husk_log(LOG_ERR, "cannot create %s: %s", dir, strerror(-r));
+			return -1;
+		}
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		husk_log(LOG_ERR, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	/* A stale socket from an earlier run is replaced; a live one is not stolen. */
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			husk_log(LOG_ERR, "%s: another husk-api is listening there", path);
+			close(fd);
+			return -1;
+		}
+		unlink(path);
+	}
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+		husk_log(LOG_ERR, "cannot listen on %s: %m", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int wait_until_idle(struct api *api, int sfd)
+{
+	for (;;) {
+		int timeout = -1;
+		if (api->idle_timeout) {
+			int64_t idle_ms = (int64_t)api->idle_timeout * 1000;
+			int64_t since = mono_ms() - atomic_load(&api->last_activity_ms);
+			if (atomic_load(&api->connections) == 0 && since >= idle_ms) {
+				husk_log(LOG_INFO, "idle for %us, exiting", api->idle_timeout);
+				return 0;
+			}
+			timeout = atomic_load(&api->connections) > 0 ? 1000
+								     : (int)(idle_ms - since) + 1;
+		}
+		struct pollfd p = {.fd = sfd, .events = POLLIN};
+		int n = poll(&p, 1, timeout);
+		if (n > 0) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				husk_log(LOG_INFO, "signal %u, exiting", si.ssi_signo);
+				return 0;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"idle-timeout", required_argument, NULL, 't'},
+		{"data-dir", required_argument, NULL, 'd'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *listen_arg = NULL, *data = NULL, *run = NULL;
+	int64_t idle = -1;
+	bool verbose = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "l:t:d:r:vVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen_arg = optarg;
+			break;
+		case 't':
+			if (parse_int64(optarg, &idle) < 0 || idle < 0 || idle > 86400 * 365) {
+				fprintf(stderr, "husk-api: invalid --idle-timeout: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			data = optarg;
+			break;
+		case 'r':
+			run = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("husk-api %s (API %s)\n", HUSK_VERSION, HUSK_API_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	husk_log_init("husk-api", verbose || getenv("HUSK_DEBUG"));
+
+	static struct api api;
+	api.owner = getuid();
+	struct husk_error err = {0};
+	if (husk_store_open(&api.store, data, run, &err) < 0) {
+		husk_log(LOG_ERR, "%s", err.message);
+		return 1;
+	}
+	husk_idmap_load(&api.idmap);
+	api.monitor_path = api_find_monitor(argv[0]);
+
+	int listen_fd = -1;
+	_cleanup_free_ char *listen_path = NULL; /* ours to remove at exit */
+	int n = sd_listen_fds(1); /* also unsets LISTEN_* so nothing leaks to children */
+	if (n > 1) {
+		husk_log(LOG_ERR, "expected one socket from the activator, got %d", n);
+		return 1;
+	}
+	if (n == 1 && !listen_arg) {
+		listen_fd = SD_LISTEN_FDS_START;
+		api.activated = true;
+		int fl = fcntl(listen_fd, F_GETFL);
+		fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
+		fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
+	} else {
+		_cleanup_free_ char *dflt = xasprintf("%s/husk.sock", api.store.run);
+		const char *path = listen_arg ? listen_arg : dflt;
+		const char *p = str_startswith(path, "unix://");
+		if (!p)
+			p = str_startswith(path, "unix:");
+		listen_fd = listen_unix(p ? p : path);
+		if (listen_fd < 0)
+			return 1;
+		listen_path = xstrdup(p ? p : path);
+	}
+	api.idle_timeout = idle >= 0 ? (unsigned)idle : (api.activated ? 10 : 0);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	struct MHD_Daemon *d = server_start(&api, listen_fd);
+	if (!d) {
+		husk_log(LOG_ERR, "cannot start the HTTP server");
+		return 1;
+	}
+	sd_notify(1, "READY=1"); /* and unset NOTIFY_SOCKET */
+	husk_log(LOG_DEBUG, "serving (idle timeout %us, monitor %s)", api.idle_timeout,
+		 api.monitor_path);
+
+	wait_until_idle(&api, sfd);
+	/* Containers belong to their monitors: there is nothing to tear down but the server.
+	 * Streams still open (only on a signal) are cut. */
+	MHD_quiesce_daemon(d);
+	if (atomic_load(&api.connections) == 0)
+		MHD_stop_daemon(d);
+	if (listen_path)
+		unlink(listen_path);
+	return 0;
+}

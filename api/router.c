@@ -1,0 +1,103 @@
+#include "router.h"
+
+#include <ctype.h>
+
+static const struct route routes[] = {
+	{"GET", "/_ping", h_ping, BODY_IGNORE},
+	{"HEAD", "/_ping", h_ping, BODY_IGNORE},
+	{"GET", "/version", h_version, BODY_IGNORE},
+	{"GET", "/info", h_info, BODY_IGNORE},
+
+
+};
+
+const char *route_strip_version(const char *url, char *version, size_t n)
+{
+	version[0] = 0;
+	if (url[0] != '/' || url[1] != 'v' || !isdigit((unsigned char)url[2]))
+		return url;
+	const char *p = url + 2;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p != '.' || !isdigit((unsigned char)p[1]))
+		return url;
+	p++;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p != '/' && *p != 0)
+		return url;
+	size_t len = (size_t)(p - url - 2);
+	if (len >= n)
+		return url;
+	memcpy(version, url + 2, len);
+	version[len] = 0;
+	return *p ? p : "/";
+}
+
+/* Segment-wise match; pattern and path both start after a '/'. */
+static bool match(const char *pat, const char *path, char **params, int nparam)
+{
+	for (;;) {
+		if (!*pat)
+			return !*path;
+		if (pat[0] == '{' && pat[1] == '*' && pat[2] == '}') {
+			const char *rest = pat + 3; /* "" or "/..." */
+			/* Greedy: try the longest capture whose remainder matches. */
+			size_t len = strlen(path);
+			for (size_t k = len; k > 0; k--) {
+				if (path[k] != 0 && path[k] != '/')
+					continue;
+				if (k == 0)
+					break;
+				if (match(rest, path + k, params, nparam + 1)) {
+					if (nparam < REQ_MAX_PARAMS)
+						params[nparam] = xstrndup(path, k);
+					return true;
+				}
+			}
+			return false;
+		}
+		if (pat[0] == '{' && pat[1] == '}') {
+			size_t k = strcspn(path, "/");
+			if (k == 0)
+				return false;
+			if (!match(pat + 2, path + k, params, nparam + 1))
+				return false;
+			if (nparam < REQ_MAX_PARAMS)
+				params[nparam] = xstrndup(path, k);
+			return true;
+		}
+		if (*pat != *path)
+			return false;
+		pat++;
+		path++;
+	}
+}
+
+const struct route *route_match(struct req *r, const char *method, const char *path)
+{
+	size_t n = strlen(path);
+	/* A trailing slash is tolerated, as by Go's router for these paths. */
+	_cleanup_free_ char *p = xstrdup(path);
+	if (n > 1 && p[n - 1] == '/')
+		p[n - 1] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		char *params[REQ_MAX_PARAMS] = {0};
+		if (!match(routes[i].pattern, p, params, 0)) {
+			for (int k = 0; k < REQ_MAX_PARAMS; k++)
+				free(params[k]);
+			continue;
+		}
+		if (!streq(routes[i].method, method)) {
+			for (int k = 0; k < REQ_MAX_PARAMS; k++)
+				free(params[k]);
+			continue;
+		}
+		for (int k = 0; k < REQ_MAX_PARAMS; k++) {
+			free(r->params[k]);
+			r->params[k] = params[k];
+		}
+		return &routes[i];
+	}
+	return NULL;
+}

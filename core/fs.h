@@ -1,0 +1,23 @@
+/* File-system helpers: atomic writes, whole-file reads, directory trees. */
+#pragma once
+
+#include "util.h"
+
+#include <sys/types.h>
+
+/* mkdir -p with mode for the directories it creates. */
+int mkdir_p(const char *path, mode_t mode);
+/* Write-temp, fsync (when sync), rename: the file is either the old or the new content. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool sync);
+/* Reads a whole file (at most max bytes, else -EFBIG); *out is NUL-terminated. */
+int read_file(const char *path, char **out, size_t *len, size_t max);
+/* Same, relative to a directory fd. */
+int read_file_at(int dirfd, const char *path, char **out, size_t *len, size_t max);
+/* rm -rf that never follows symlinks; only removes what the caller may remove. */
+int rm_rf(const char *path);
+int rm_rf_at(int dirfd, const char *name);
+/* fsync a directory (after renames into it). */
+int fsync_dir(const char *path);
+/* Copies all of in to out (files or pipes). */
+int copy_fd(int in, int out);
+bool path_exists(const char *path);

@@ -1,0 +1,124 @@
+#include "json.h"
+#include "fs.h"
+
+const char *jstr(const json_t *o, const char *key)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+json_t *jobj(const json_t *o, const char *key)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_object(v) ? v : NULL;
+}
+
+json_t *jarr(const json_t *o, const char *key)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_array(v) ? v : NULL;
+}
+
+int64_t jint(const json_t *o, const char *key, int64_t dflt)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	return dflt;
+}
+
+bool jbool(const json_t *o, const char *key, bool dflt)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+json_t *jpath(const json_t *o, const char *path)
+{
+	char key[256];
+	const json_t *cur = o;
+	while (cur && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+		if (n >= sizeof key || !json_is_object(cur))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = 0;
+		cur = json_object_get(cur, key);
+		path += n + (dot ? 1 : 0);
+	}
+	return (json_t *)cur;
+}
+
+void jset_str(json_t *o, const char *key, const char *s)
+{
+	json_object_set_new(o, key, s ? json_string(s) : json_null());
+}
+
+json_t *json_strv(char *const *v)
+{
+	if (!v)
+		return json_null();
+	json_t *a = json_array();
+	for (size_t i = 0; v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+int json_to_strv(const json_t *a, char ***out)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	size_t i;
+	json_t *e;
+	if (!json_is_array(a)) {
+		*out = v;
+		return json_is_null(a) || !a ? 0 : -EINVAL;
+	}
+	json_array_foreach(a, i, e)
+	{
+		if (!json_is_string(e)) {
+			strv_free(v);
+			return -EINVAL;
+		}
+		v = strv_push(v, json_string_value(e));
+	}
+	*out = v;
+	return 0;
+}
+
+json_t *json_load_path(const char *path, size_t max, struct husk_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = read_file(path, &buf, &len, max);
+	if (r < 0) {
+		if (r == -ENOENT)
+			husk_error_set(err, r, "%s: not found", path);
+		else
+			husk_error_sys(err, r, "read %s", path);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(buf, len, 0, &je);
+	if (!j)
+		husk_error_set(err, -EIO, "%s: invalid JSON: %s", path, je.text);
+	return j;
+}
+
+int json_store_path(const char *path, const json_t *j, bool sync)
+{
+	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+	if (!s)
+		return -ENOMEM;
+	return write_file_atomic(path, s, strlen(s), 0600, sync);
+}
+
+char *json_compact(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		abort();
+	return s;
+}

@@ -1,0 +1,27 @@
+/* jansson helpers: typed getters that tolerate absent or null members, file load/store. */
+#pragma once
+
+#include "error.h"
+
+#include <jansson.h>
+
+/* Members by key; NULL (or the default) when absent, null, or of another type. */
+const char *jstr(const json_t *o, const char *key);
+json_t *jobj(const json_t *o, const char *key);
+json_t *jarr(const json_t *o, const char *key);
+int64_t jint(const json_t *o, const char *key, int64_t dflt);
+bool jbool(const json_t *o, const char *key, bool dflt);
+/* Dotted path lookup for readability in handlers: jpath(o, "HostConfig.AutoRemove"). */
+json_t *jpath(const json_t *o, const char *path);
+
+/* Sets key to a string, or to null when s is NULL. */
+void jset_str(json_t *o, const char *key, const char *s);
+/* A JSON array of strings from a NULL-terminated vector (or null when v is NULL). */
+json_t *json_strv(char *const *v);
+/* A vector from a JSON array of strings; non-strings make it fail with -EINVAL. */
+int json_to_strv(const json_t *a, char ***out);
+
+json_t *json_load_path(const char *path, size_t max, struct husk_error *err);
+int json_store_path(const char *path, const json_t *j, bool sync);
+/* Compact one-line dump (caller frees). */
+char *json_compact(const json_t *j);

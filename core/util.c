@@ -1,0 +1,295 @@
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <time.h>
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+const char *str_startswith(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (!s || strncmp(s, prefix, n) != 0)
+		return NULL;
+	return s + n;
+}
+
+bool str_endswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+_noreturn_ static void oom(void)
+{
+	fputs("husk: out of memory\n", stderr);
+	abort();
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom();
+	return s;
+}
+
+char *xstrdup(const char *s)
+{
+	char *r = strdup(s);
+	if (!r)
+		oom();
+	return r;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *r = strndup(s, n);
+	if (!r)
+		oom();
+	return r;
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n ? n : 1, m ? m : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *r = realloc(p, n ? n : 1);
+	if (!r)
+		oom();
+	return r;
+}
+
+size_t strv_length(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+char **strv_push(char **v, const char *s)
+{
+	size_t n = strv_length(v);
+	v = xrealloc(v, (n + 2) * sizeof(char *));
+	v[n] = xstrdup(s);
+	v[n + 1] = NULL;
+	return v;
+}
+
+bool strv_contains(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (streq(v[i], s))
+			return true;
+	return false;
+}
+
+int parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	if (str_empty(s))
+		return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end || end == s)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *out)
+{
+	static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		if (streq(s, t[i])) {
+			*out = true;
+			return 0;
+		}
+		if (streq(s, f[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *format_time_ns(int64_t ns, char buf[static 40])
+{
+	if (ns <= 0) {
+		strcpy(buf, "0001-01-01T00:00:00Z");
+		return buf;
+	}
+	time_t sec = ns / 1000000000;
+	long frac = ns % 1000000000;
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac) {
+		/* Go trims trailing zeros of the fraction. */
+		char f[11];
+		snprintf(f, sizeof f, ".%09ld", frac);
+		size_t l = strlen(f);
+		while (l > 1 && f[l - 1] == '0')
+			f[--l] = 0;
+		memcpy(buf + n, f, l + 1);
+		n += l;
+	}
+	buf[n++] = 'Z';
+	buf[n] = 0;
+	return buf;
+}
+
+int parse_time_ns(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	int64_t frac = 0;
+	if (*p == '.') {
+		int digits = 0;
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (digits < 9) {
+				frac = frac * 10 + (*p - '0');
+				digits++;
+			}
+			p++;
+		}
+		if (!digits)
+			return -EINVAL;
+		while (digits++ < 9)
+			frac *= 10;
+	}
+	int64_t off = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int hh, mm;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+			return -EINVAL;
+		off = (int64_t)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	time_t t = timegm(&tm);
+	*out = ((int64_t)t - off) * 1000000000 + frac;
+	return 0;
+}
+
+int parse_timestamp_arg(const char *s, int64_t *out)
+{
+	/* What clients send is "seconds[.nanoseconds]" (the CLI converts relative times and
+	 * RFC 3339 before sending); RFC 3339 is accepted too for hand-written requests. */
+	char *end;
+	if (str_empty(s))
+		return -EINVAL;
+	if (parse_time_ns(s, out) == 0)
+		return 0;
+	errno = 0;
+	long long sec = strtoll(s, &end, 10);
+	if (errno || end == s || sec < 0)
+		return -EINVAL;
+	int64_t frac = 0;
+	if (*end == '.') {
+		const char *p = end + 1;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (digits < 9) {
+				frac = frac * 10 + (*p - '0');
+				digits++;
+			}
+			p++;
+		}
+		if (*p)
+			return -EINVAL;
+		while (digits++ < 9)
+			frac *= 10;
+	} else if (*end) {
+		return -EINVAL;
+	}
+	if (sec > INT64_MAX / 1000000000 - 1)
+		return -ERANGE;
+	*out = (int64_t)sec * 1000000000 + frac;
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
