@@ -7,7 +7,21 @@ static const struct route routes[] = {
 	{"HEAD", "/_ping", h_ping, BODY_IGNORE},
 	{"GET", "/version", h_version, BODY_IGNORE},
 	{"GET", "/info", h_info, BODY_IGNORE},
+	{"GET", "/events", h_events, BODY_IGNORE},
 
+	{"POST", "/containers/create", h_containers_create, BODY_JSON},
+	{"GET", "/containers/json", h_containers_list, BODY_IGNORE},
+	{"GET", "/containers/{}/json", h_container_inspect, BODY_IGNORE},
+	{"POST", "/containers/{}/start", h_container_start, BODY_IGNORE},
+	{"POST", "/containers/{}/stop", h_container_stop, BODY_IGNORE},
+	{"POST", "/containers/{}/restart", h_container_restart, BODY_IGNORE},
+	{"POST", "/containers/{}/kill", h_container_kill, BODY_IGNORE},
+	{"POST", "/containers/{}/wait", h_container_wait, BODY_IGNORE},
+	{"DELETE", "/containers/{}", h_container_delete, BODY_IGNORE},
+	{"GET", "/containers/{}/logs", h_container_logs, BODY_IGNORE},
+	{"POST", "/containers/{}/attach", h_container_attach, BODY_HIJACK},
+	{"POST", "/containers/{}/resize", h_container_resize, BODY_IGNORE},
+	{"POST", "/containers/{}/rename", h_container_rename, BODY_IGNORE},
 
 };
 

@@ -8,6 +8,7 @@ enum body_mode {
 	BODY_JSON,   /* buffered, at most 8 MiB, parsed by the handler */
 	BODY_FILE,   /* streamed into a temporary file (archives, image tarballs) */
 	BODY_IGNORE, /* read and dropped */
+	BODY_HIJACK, /* answered as soon as the headers are in: the connection is taken over */
 };
 
 struct route {

@@ -121,6 +121,8 @@ static bool version_too_old(const char *v)
 	return maj < 1 || (maj == 1 && min < 24);
 }
 
+static enum MHD_Result dispatch(struct api *api, struct req *r);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -136,7 +138,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->path = route_strip_version(url, r->version, sizeof r->version);
 		r->route = route_match(r, method, r->path);
 		*con_cls = r;
-		return MHD_YES;
+		/* A hijacked request is answered before its body: clients keep the request open
+		 * and send stdin through it. */
+		if (!r->route || r->route->body != BODY_HIJACK)
+			return MHD_YES;
+		return dispatch(api, r);
 	}
 	if (*upload_data_size) {
 		take_body(r, upload_data, *upload_data_size);
@@ -145,7 +151,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->answered)
 		return MHD_YES;
+	return dispatch(api, r);
+}
 
+static enum MHD_Result dispatch(struct api *api, struct req *r)
+{
+	struct MHD_Connection *conn = r->conn;
 	if (peer_of(conn) != PEER_OWNER)
 		return reply_errorf(r, -EACCES,
 				    "permission denied: this husk socket belongs to uid %u",
@@ -164,7 +175,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		lseek(r->upload_fd, 0, SEEK_SET);
 	enum MHD_Result ret = r->route->handler(r);
 	if (!r->answered && ret == MHD_YES)
-		husk_log(LOG_ERR, "%s %s: handler gave no answer", method, r->path);
+		husk_log(LOG_ERR, "%s %s: handler gave no answer", r->method, r->path);
 	return ret;
 }
 

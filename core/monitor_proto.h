@@ -1,0 +1,39 @@
+/* The husk-api ⇄ husk-monitor protocol.
+ *
+ * Each container's monitor listens on run/containers/<id>/monitor.sock (SOCK_SEQPACKET). A
+ * client connects, sends one request — a JSON object, optionally with one fd by SCM_RIGHTS —
+ * and reads one JSON answer: {"ok":true,...} or {"ok":false,"code":-errno,"message":"..."}.
+ *
+ *   {"op":"kill","signal":N}                       signal the container's process
+ *   {"op":"stop","signal":N,"timeout":T}           signal, SIGKILL after T s (T<0: never);
+ *                                                  answered once the container has exited:
+ *                                                  {"ok":true,"exitCode":N}
+ *   {"op":"attach","stdin":b,"stdout":b,"stderr":b,"logs":b,"detachKeys":"..."} + fd
+ *                                                  the fd (a hijacked client connection) is
+ *                                                  the monitor's from now on
+ *   {"op":"resize","h":H,"w":W}                    the TTY's window size
+ *
+ * Starting: husk-api runs `husk-monitor --id ID --data-dir D --run-dir R --sync-fd N
+ * [--attach-fd FD:FLAGS]...`; the monitor writes one JSON line on the sync fd when the
+ * container runs ({"ok":true,"pid":P}) or could not start ({"ok":false,"code":C,
+ * "message":"...","exitCode":127}), then closes it. */
+#pragma once
+
+#include "error.h"
+#include "store.h"
+
+#include <jansson.h>
+
+#define HUSK_MON_MSG_MAX 65536
+
+int husk_mon_send(int sock, const json_t *msg, int fd);
+/* 1 with a message (and *fd when one came, else -1), 0 on EOF, -ETIMEDOUT, or -errno. */
+int husk_mon_recv(int sock, json_t **msg, int *fd, int timeout_ms);
+/* One request/answer round trip. -ESRCH when no monitor listens (the container is not
+ * running). The answer's failure is returned as its code with its message in err. */
+int husk_mon_call(const struct husk_store *s, const char *id, const json_t *req, int fd,
+		  json_t **reply, int timeout_ms, struct husk_error *err);
+char *husk_mon_socket_path(const struct husk_store *s, const char *id);
+/* Answers for the monitor side. */
+json_t *husk_mon_ok(void);
+json_t *husk_mon_fail(const struct husk_error *err);

@@ -1,0 +1,32 @@
+/* From a container's stored configuration to what the runtime needs: the command line as
+ * Docker combines Entrypoint and Cmd, the environment as Docker builds it, and the whole
+ * husk_spec the monitor starts. Pure functions where they can be (unit-tested). */
+#pragma once
+
+#include "runtime.h"
+#include "store.h"
+
+#include <jansson.h>
+
+#define HUSK_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Entrypoint + Cmd of a Config object; NULL when both are empty. */
+char **husk_config_argv(const json_t *config);
+/* Docker's container environment: PATH, HOSTNAME (and TERM=xterm with a TTY) first, then the
+ * Config.Env entries replacing or appending by name. */
+char **husk_env_build(char *const *config_env, const char *hostname, bool tty);
+/* Adds HOME (from the user's passwd entry) unless the environment has it. */
+char **husk_env_finish(char *const *env, const char *home);
+/* Replace-or-append by variable name; returns the new vector (old one consumed). */
+char **husk_env_set(char **env, const char *entry);
+
+/* The runtime spec of a stored container (config.json document). */
+int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct husk_spec *spec,
+			  struct husk_error *err);
+
+/* -v HOST:CONTAINER[:OPTIONS] for a host path. Docker's messages for bad specs (400). */
+int husk_parse_bind(const char *spec, struct husk_mount *m, struct husk_error *err);
+/* --tmpfs PATH[:OPTIONS]: flags (ro, noexec, nosuid, nodev, ...) apart from tmpfs data. */
+int husk_parse_tmpfs(const char *path, const char *options, struct husk_mount *m,
+		     struct husk_error *err);
+void husk_mount_clear(struct husk_mount *m);

@@ -1,0 +1,468 @@
+/* husk-monitor: started by husk-api for one container, it becomes the container's parent
+ * (and subreaper), holds its stdio, writes its log, serves attach, records its exit, removes it
+ * when asked to, and exits when the container is gone. */
+#include "monitor.h"
+
+#include "core/container.h"
+#include "core/events.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/monitor_proto.h"
+#include "core/spec.h"
+#include "husk-config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+
+#define MAX_ATTACH 16
+
+void watch_add(struct monitor *m, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		husk_log(LOG_ERR, "epoll add %d: %m", w->fd);
+}
+
+void watch_mod(struct monitor *m, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	epoll_ctl(m->ep, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void watch_del(struct monitor *m, struct watch *w)
+{
+	if (w->fd >= 0)
+		epoll_ctl(m->ep, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+int monitor_kill(struct monitor *m, int sig, struct husk_error *err)
+{
+	if (m->phase != PHASE_RUNNING || m->pid <= 0)
+		return husk_error_set(err, -EBUSY, "container %s is not running", m->id);
+	if (kill(m->pid, sig) < 0)
+		return husk_error_sys(err, -errno, "kill");
+	return 0;
+}
+
+int monitor_stop(struct monitor *m, int sig, int timeout_s)
+{
+	if (m->phase != PHASE_RUNNING)
+		return 0;
+	kill(m->pid, sig);
+	if (timeout_s < 0)
+		return 0;
+	if (m->timer.fd < 0) {
+		m->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		m->timer.fn = NULL;
+		if (m->timer.fd < 0)
+			return -errno;
+		watch_add(m, &m->timer, EPOLLIN);
+	}
+	/* A second stop with a shorter timeout wins; a longer one does not extend. */
+	struct itimerspec cur, its = {.it_value = {.tv_sec = timeout_s, .tv_nsec = timeout_s ? 0 : 1}};
+	timerfd_gettime(m->timer.fd, &cur);
+	if (cur.it_value.tv_sec || cur.it_value.tv_nsec) {
+		if (cur.it_value.tv_sec < its.it_value.tv_sec ||
+		    (cur.it_value.tv_sec == its.it_value.tv_sec &&
+		     cur.it_value.tv_nsec <= its.it_value.tv_nsec))
+			return 0;
+	}
+	timerfd_settime(m->timer.fd, 0, &its, NULL);
+	return 0;
+}
+
+static void on_timer(struct monitor *m, struct watch *w, uint32_t events)
+{
+	uint64_t n;
+	(void)!read(w->fd, &n, sizeof n);
+	if (m->phase == PHASE_RUNNING && m->pid > 0) {
+		husk_log(LOG_INFO, "container %.12s did not stop in time: SIGKILL", m->id);
+		kill(m->pid, SIGKILL);
+	}
+}
+
+static int stop_signal(struct monitor *m)
+{
+	const char *s = jstr(jobj(m->doc, "Config"), "StopSignal");
+	if (str_empty(s))
+		return SIGTERM;
+	if (str_startswith(s, "SIG"))
+		s += 3;
+	int n = (int)strtol(s, NULL, 10);
+	if (n > 0)
+		return n;
+	for (int i = 1; i < NSIG; i++) {
+		const char *name = sigabbrev_np(i);
+		if (name && strcasecmp(name, s) == 0)
+			return i;
+	}
+	return SIGTERM;
+}
+
+static void save_state(struct monitor *m, bool persist)
+{
+	int r = husk_state_save(&m->store, m->id, &m->state, persist);
+	if (r < 0)
+		husk_log(LOG_ERR, "cannot record the state of %.12s: %s", m->id, strerror(-r));
+}
+
+static void on_exit_status(struct monitor *m, int status)
+{
+	m->state.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	m->state.finished_ns = now_ns();
+	m->pid = 0;
+	m->phase = PHASE_DRAINING;
+	/* What the container's processes wrote before dying is still in the pipes. */
+	m->drain_deadline_ms = mono_ms() + 2000;
+	husk_log(LOG_DEBUG, "container %.12s exited with %d", m->id, m->state.exit_code);
+}
+
+static void on_signal(struct monitor *m, struct watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	while (read(w->fd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			/* Asked to go (the service manager stopping our scope): stop the container
+			 * as `docker stop` would, and record its exit. */
+			int64_t t = jint(jobj(m->doc, "Config"), "StopTimeout", 10);
+			monitor_stop(m, stop_signal(m), (int)t);
+		}
+	}
+	int status;
+	pid_t pid;
+	/* As subreaper we also collect orphans (processes re-parented to us). */
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (pid == m->pid)
+			on_exit_status(m, status);
+}
+
+static void emit(struct monitor *m, const char *action, const char *key, const char *value)
+{
+	json_t *attrs = husk_event_container_attrs(m->doc);
+	if (key)
+		json_object_set_new(attrs, key, json_string(value));
+	husk_event_emit(&m->store, "container", action, m->id, attrs);
+}
+
+static void finish(struct monitor *m)
+{
+	char code[16];
+	snprintf(code, sizeof code, "%d", m->state.exit_code);
+	emit(m, "die", "exitCode", code);
+	m->state.status = HUSK_EXITED;
+	m->state.exit_count++;
+	m->state.pid = 0;
+	m->state.removing = m->auto_remove;
+	save_state(m, true);
+	control_answer_waiters(m);
+	io_close_clients(m);
+	husk_logw_close(&m->log);
+	if (m->auto_remove) {
+		struct husk_error err = {0};
+		_cleanup_store_lock_ int lock = husk_store_lock(&m->store);
+		if (husk_container_remove_files(&m->store, m->id, &err) < 0)
+			husk_log(LOG_ERR, "cannot remove container %.12s: %s", m->id, err.message);
+		else
+			emit(m, "destroy", NULL, NULL);
+	}
+}
+
+static void loop(struct monitor *m)
+{
+	struct epoll_event evs[16];
+	for (;;) {
+		if (m->phase == PHASE_DRAINING &&
+		    ((!io_output_open(m) && io_clients_flushed(m)) ||
+		     mono_ms() > m->drain_deadline_ms)) {
+			finish(m);
+			return;
+		}
+		int timeout = m->phase == PHASE_DRAINING ? 50 : -1;
+		int n = epoll_wait(m->ep, evs, ARRAY_SIZE(evs), timeout);
+		if (n < 0 && errno != EINTR) {
+			husk_log(LOG_ERR, "epoll_wait: %m");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = evs[i].data.ptr;
+			if (w == &m->timer)
+				on_timer(m, w, evs[i].events);
+			else if (w->fn)
+				w->fn(m, w, evs[i].events);
+		}
+	}
+}
+
+struct args {
+	const char *id, *data, *run;
+	int sync_fd;
+	int attach_fd[MAX_ATTACH];
+	unsigned attach_flags[MAX_ATTACH];
+	int n_attach;
+	bool verbose;
+};
+
+enum { ATTACH_IN = 1, ATTACH_OUT = 2, ATTACH_ERR = 4, ATTACH_LOGS = 8 };
+
+static int parse_attach(const char *s, struct args *a)
+{
+	char *end;
+	long fd = strtol(s, &end, 10);
+	if (fd < 3 || *end != ':' || a->n_attach >= MAX_ATTACH)
+		return -EINVAL;
+	unsigned f = 0;
+	for (const char *p = end + 1; *p; p++)
+		f |= *p == 'i' ? ATTACH_IN : *p == 'o' ? ATTACH_OUT : *p == 'e' ? ATTACH_ERR
+					 : *p == 'l' ? ATTACH_LOGS : 0;
+	a->attach_fd[a->n_attach] = (int)fd;
+	a->attach_flags[a->n_attach++] = f;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{"id", required_argument, NULL, 'i'},	     {"data-dir", required_argument, NULL, 'd'},
+		{"run-dir", required_argument, NULL, 'r'},   {"sync-fd", required_argument, NULL, 's'},
+		{"attach-fd", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
+		{0},
+	};
+	memset(a, 0, sizeof *a);
+	a->sync_fd = -1;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			a->id = optarg;
+			break;
+		case 'd':
+			a->data = optarg;
+			break;
+		case 'r':
+			a->run = optarg;
+			break;
+		case 's':
+			a->sync_fd = atoi(optarg);
+			break;
+		case 'a':
+			if (parse_attach(optarg, a) < 0)
+				return -EINVAL;
+			break;
+		case 'v':
+			a->verbose = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return a->id && husk_is_full_id(a->id) ? 0 : -EINVAL;
+}
+
+static void report(int sync_fd, json_t *msg)
+{
+	if (sync_fd < 0) {
+		json_decref(msg);
+		return;
+	}
+	_cleanup_free_ char *s = json_compact(msg);
+	json_decref(msg);
+	size_t n = strlen(s);
+	s = xrealloc(s, n + 2);
+	s[n] = '\n';
+	write_all(sync_fd, s, n + 1);
+	close(sync_fd);
+}
+
+static int open_stdio(struct monitor *m, struct husk_stdio *io)
+{
+	io->in = io->out = io->err = -1;
+	if (m->spec.tty)
+		return 0;
+	int p[2];
+	if (m->spec.open_stdin) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		io->in = p[0];
+		m->in.fd = p[1];
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	m->out.fd = p[0];
+	io->out = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	m->err.fd = p[0];
+	io->err = p[1];
+	return 0;
+}
+
+static void close_child_ends(struct husk_stdio *io)
+{
+	if (io->in >= 0)
+		close(io->in);
+	if (io->out >= 0)
+		close(io->out);
+	if (io->err >= 0)
+		close(io->err);
+}
+
+static int start(struct monitor *m, struct args *a, struct husk_error *err)
+{
+	struct husk_stdio io;
+	int r = open_stdio(m, &io);
+	if (r < 0)
+		return husk_error_sys(err, r, "cannot create the container's stdio");
+	_cleanup_free_ char *logpath = husk_store_data_path(&m->store, "containers/%s/container.log",
+							    m->id);
+	if ((r = husk_logw_open(&m->log, logpath)) < 0) {
+		close_child_ends(&io);
+		return husk_error_sys(err, r, "cannot open the log %s", logpath);
+	}
+	/* Attached clients are connected before the process starts: nothing is missed. */
+	for (int i = 0; i < a->n_attach; i++) {
+		unsigned f = a->attach_flags[i];
+		io_attach(m, a->attach_fd[i], f & ATTACH_IN, f & ATTACH_OUT, f & ATTACH_ERR,
+			  f & ATTACH_LOGS);
+	}
+	struct husk_process proc;
+	r = husk_runtime_start(&m->spec, &m->idmap, &io, &proc, err);
+	close_child_ends(&io);
+	if (r < 0)
+		return r;
+	m->pid = proc.pid;
+	if (proc.pty_master >= 0) {
+		fcntl(proc.pty_master, F_SETFL, O_NONBLOCK);
+		m->out.fd = proc.pty_master;
+		m->in.fd = proc.pty_master;
+	}
+	m->out.fn = io_on_output;
+	m->err.fn = io_on_output;
+	m->in.fn = io_on_stdin_writable;
+	if (m->out.fd >= 0) {
+		fcntl(m->out.fd, F_SETFL, fcntl(m->out.fd, F_GETFL) | O_NONBLOCK);
+		watch_add(m, &m->out, EPOLLIN);
+	}
+	if (m->err.fd >= 0) {
+		fcntl(m->err.fd, F_SETFL, O_NONBLOCK);
+		watch_add(m, &m->err, EPOLLIN);
+	}
+	if (m->in.fd >= 0 && m->in.fd != m->out.fd)
+		watch_add(m, &m->in, 0);
+	return 0;
+}
+
+static int setup(struct monitor *m, struct args *a, struct husk_error *err)
+{
+	int r = husk_store_open(&m->store, a->data, a->run, err);
+	if (r < 0)
+		return r;
+	husk_idmap_load(&m->idmap);
+	snprintf(m->id, sizeof m->id, "%s", a->id);
+	_cleanup_free_ char *cfg = husk_store_data_path(&m->store, "containers/%s/config.json",
+							m->id);
+	m->doc = json_load_path(cfg, 16 << 20, err);
+	if (!m->doc)
+		return -ENOENT;
+	r = husk_spec_from_config(&m->store, m->doc, &m->spec, err);
+	if (r < 0)
+		return r;
+	m->auto_remove = jbool(jobj(m->doc, "HostConfig"), "AutoRemove", false);
+	m->stdin_once = jbool(jobj(m->doc, "Config"), "StdinOnce", false);
+	husk_state_load(&m->store, m->id, &m->state);
+
+	_cleanup_free_ char *rundir = husk_store_run_path(&m->store, "containers/%s", m->id);
+	mkdir_p(rundir, 0700);
+	m->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (m->ep < 0)
+		return husk_error_sys(err, -errno, "epoll");
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	m->sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	m->sig.fn = on_signal;
+	watch_add(m, &m->sig, EPOLLIN);
+	r = control_listen(m);
+	if (r < 0)
+		return husk_error_sys(err, r, "cannot listen on the monitor socket");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	if (parse_args(argc, argv, &a) < 0) {
+		fprintf(stderr, "usage: husk-monitor --id ID --data-dir DIR --run-dir DIR "
+				"[--sync-fd FD] [--attach-fd FD:ioel]...\n"
+				"husk-monitor is started by husk-api, one per container.\n");
+		return 2;
+	}
+	husk_log_init("husk-monitor", a.verbose || getenv("HUSK_DEBUG"));
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	static struct monitor m;
+	m.out.fd = m.err.fd = m.in.fd = m.timer.fd = m.ctl.fd = m.sig.fd = -1;
+	m.log.fd = -1;
+	struct husk_error err = {0};
+	int r = setup(&m, &a, &err);
+	if (r == 0)
+		r = start(&m, &a, &err);
+	if (r < 0) {
+		int code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 128;
+		husk_log(LOG_ERR, "container %.12s: %s", a.id, err.message);
+		/* As Docker: a container that could not start stays "created" with the error and
+		 * exit code recorded, and is removed when it was to be removed at exit. */
+		if (m.doc) {
+			m.state.status = HUSK_CREATED;
+			m.state.exit_code = code;
+			snprintf(m.state.error, sizeof m.state.error, "%s", err.message);
+			m.state.exit_count++;
+			m.state.finished_ns = now_ns();
+			save_state(&m, true);
+		}
+		report(a.sync_fd, json_pack("{s:b, s:i, s:s, s:i}", "ok", 0, "code", err.code,
+					    "message", err.message, "exitCode", code));
+		io_close_clients(&m);
+		if (m.auto_remove) {
+			_cleanup_store_lock_ int lock = husk_store_lock(&m.store);
+			if (husk_container_remove_files(&m.store, m.id, NULL) == 0)
+				emit(&m, "destroy", NULL, NULL);
+		} else {
+			_cleanup_free_ char *sock = husk_mon_socket_path(&m.store, m.id);
+			unlink(sock);
+		}
+		return 1;
+	}
+
+	m.state.status = HUSK_RUNNING;
+	m.state.pid = m.pid;
+	m.state.monitor_pid = getpid();
+	m.state.monitor_start = husk_pid_start_time(getpid());
+	husk_boot_id(m.state.boot_id);
+	m.state.started_ns = now_ns();
+	m.state.finished_ns = 0;
+	m.state.exit_code = 0;
+	m.state.error[0] = 0;
+	save_state(&m, true);
+	emit(&m, "start", NULL, NULL);
+	report(a.sync_fd, json_pack("{s:b, s:i, s:i}", "ok", 1, "pid", (int)m.pid, "monitorPid",
+				    (int)getpid()));
+
+	loop(&m);
+	if (!m.auto_remove) {
+		_cleanup_free_ char *sock = husk_mon_socket_path(&m.store, m.id);
+		unlink(sock);
+	}
+	return 0;
+}

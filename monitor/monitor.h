@@ -1,0 +1,93 @@
+/* husk-monitor: one container's life, in one single-threaded epoll loop.
+ *
+ *   main.c     arguments, start, the loop, exit and clean-up
+ *   io.c       the container's stdio: output to the log and to attached clients, input
+ *   control.c  the monitor socket: kill, stop, attach, resize
+ */
+#pragma once
+
+#include "core/logfile.h"
+#include "core/runtime.h"
+#include "core/state.h"
+#include "core/store.h"
+#include "core/userns.h"
+
+#include <jansson.h>
+#include <sys/epoll.h>
+
+struct monitor;
+
+/* Everything in the epoll set is a watch; fn handles its events. */
+struct watch {
+	int fd;
+	void (*fn)(struct monitor *m, struct watch *w, uint32_t events);
+};
+
+/* An attached connection (docker attach / run), framed when the container has no TTY. */
+struct client {
+	struct watch w;
+	bool in, out, err; /* which streams it attached */
+	bool in_done;	   /* it closed its sending side */
+	char *buf;	   /* output not yet written to it */
+	size_t len, cap;
+	bool closing;	   /* close once buf is written */
+	struct client *next;
+};
+
+/* A control connection waiting for the container's exit (stop). */
+struct waiter {
+	int fd;
+	struct waiter *next;
+};
+
+enum phase {
+	PHASE_RUNNING,
+	PHASE_DRAINING, /* the container exited: reading what is left of its output */
+	PHASE_DONE,
+};
+
+struct monitor {
+	struct husk_store store;
+	struct husk_idmap idmap;
+	char id[65];
+	json_t *doc; /* config.json */
+	struct husk_spec spec;
+	struct husk_state state;
+	bool auto_remove;
+	bool stdin_once;
+
+	int ep;
+	struct watch sig, ctl, timer;
+	struct watch out, err; /* pipes (no TTY) or out = the pty master */
+	struct watch in;       /* the container's stdin (pipe write end, or the pty master) */
+	char *in_buf;
+	size_t in_len, in_cap;
+
+	struct husk_logw log;
+	struct client *clients;
+	struct waiter *waiters;
+	pid_t pid;
+	enum phase phase;
+	int64_t drain_deadline_ms;
+};
+
+/* io.c */
+void io_on_output(struct monitor *m, struct watch *w, uint32_t events);
+void io_on_stdin_writable(struct monitor *m, struct watch *w, uint32_t events);
+int io_attach(struct monitor *m, int fd, bool in, bool out, bool err, bool logs);
+void io_close_stdin(struct monitor *m);
+void io_close_clients(struct monitor *m);
+bool io_output_open(const struct monitor *m);
+bool io_clients_flushed(const struct monitor *m);
+
+/* control.c */
+int control_listen(struct monitor *m);
+void control_on_accept(struct monitor *m, struct watch *w, uint32_t events);
+void control_answer_waiters(struct monitor *m);
+
+/* main.c */
+void watch_add(struct monitor *m, struct watch *w, uint32_t events);
+void watch_mod(struct monitor *m, struct watch *w, uint32_t events);
+void watch_del(struct monitor *m, struct watch *w);
+int monitor_kill(struct monitor *m, int sig, struct husk_error *err);
+int monitor_stop(struct monitor *m, int sig, int timeout_s);
