@@ -109,6 +109,7 @@ static void take_body(struct req *r, const char *data, size_t n)
 		r->body_len += n;
 		break;
 	case BODY_IGNORE:
+	case BODY_HIJACK:
 		break;
 	}
 }
