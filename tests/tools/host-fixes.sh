@@ -21,9 +21,9 @@ if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
 fi
 
 u=/sys/fs/cgroup/unified
-if [ "${HUSK_KEEP_HYBRID:-0}" != 1 ] && [ "$(stat -fc %T $u 2>/dev/null)" = cgroup2fs ] &&
-	[ -s $u/cgroup.controllers ]; then
-	read -r -a controllers <$u/cgroup.controllers
+# (cgroup files report size 0, so read them rather than test -s)
+if [ "${HUSK_KEEP_HYBRID:-0}" != 1 ] && [ "$(stat -fc %T $u 2>/dev/null)" = cgroup2fs ]; then
+	read -r -a controllers <$u/cgroup.controllers || true
 	for c in "${controllers[@]}"; do
 		mountpoint -q "/sys/fs/cgroup/$c" && continue
 		mkdir -p "/sys/fs/cgroup/$c"
