@@ -30,7 +30,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 	exit 2
 }
 
