@@ -27,6 +27,15 @@ def assert_common_headers(r):
     assert r.headers.get("server"), r.headers
 
 
+def json_body(r, status):
+    """The JSON body of a response that must have this status, Docker's headers and exactly
+    `Content-Type: application/json`."""
+    assert r.status == status, r
+    assert_common_headers(r)
+    assert r.headers["content-type"] == "application/json"  # exactly, no charset
+    return r.json()
+
+
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_ping(husk, method, prefix):
@@ -46,11 +55,7 @@ def test_ping_api_version_matches_version(husk):
 
 @pytest.mark.parametrize("prefix", ["", "/v1.44"])
 def test_version(husk, prefix):
-    r = husk.api("GET", f"{prefix}/version")
-    assert r.status == 200, r
-    assert_common_headers(r)
-    assert r.headers["content-type"] == "application/json"
-    v = r.json()
+    v = json_body(husk.api("GET", f"{prefix}/version"), 200)
     for key in ("Version", "ApiVersion", "MinAPIVersion", "Os", "Arch", "KernelVersion"):
         assert isinstance(v.get(key), str) and v[key], (key, v)
     assert v["Os"] == "linux"
@@ -64,11 +69,7 @@ def test_version(husk, prefix):
 
 @pytest.mark.parametrize("prefix", ["", "/v1.44"])
 def test_info(husk, prefix):
-    r = husk.api("GET", f"{prefix}/info")
-    assert r.status == 200, r
-    assert_common_headers(r)
-    assert r.headers["content-type"] == "application/json"
-    info = r.json()
+    info = json_body(husk.api("GET", f"{prefix}/info"), 200)
     assert info["OSType"] == "linux"
     assert info["Architecture"] == os.uname().machine
     assert info["KernelVersion"] == os.uname().release
@@ -88,21 +89,13 @@ def test_info(husk, prefix):
 @pytest.mark.parametrize("path", ["/nonexistent", "/v1.44/nonexistent", "/containers/x/nope",
                                   "/v1.44/_pingx", "/v1.44"])
 def test_unknown_route_is_404_json(husk, path):
-    r = husk.api("GET", path)
-    assert r.status == 404, r
-    assert_common_headers(r)
-    assert r.headers["content-type"] == "application/json"  # exactly, no charset
-    body = r.json()
+    body = json_body(husk.api("GET", path), 404)
     assert isinstance(body.get("message"), str) and body["message"], body
 
 
 @pytest.mark.parametrize("version", ["1.12", "1.23", "0.9"])
 def test_too_old_api_version_is_400(husk, version):
-    r = husk.api("GET", f"/v{version}/version")
-    assert r.status == 400, r
-    assert_common_headers(r)
-    assert r.headers["content-type"] == "application/json"
-    msg = r.json()["message"]
+    msg = json_body(husk.api("GET", f"/v{version}/version"), 400)["message"]
     assert "too old" in msg and version in msg, msg
 
 
