@@ -146,12 +146,14 @@ class Engine:
         return out
 
     def server_mem(self):
+        """(RSS, PSS, number of processes) of the server's tree."""
         rss = pss = 0
-        for p in self.server_tree():
+        tree = self.server_tree()
+        for p in tree:
             r, s = mem_kb(p)
             rss += r
             pss += s
-        return rss, pss
+        return rss, pss, len(tree)
 
     def docker(self, *args, timeout=300, check=True):
         p = subprocess.run([DOCKER, *args], env=self.env, capture_output=True, text=True,

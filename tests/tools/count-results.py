@@ -99,7 +99,10 @@ def main():
             if os.path.exists(log):
                 check_meson_log(s, log, failed_cases)
         if s.rc != 0 and s.failed == 0 and not (name.startswith("integration") and s.rc == 5):
-            s.fail(f"{name}: exited with status {s.rc}, no failing test recorded")
+            if junit == "-":
+                s.fail(f"{name} failed (exit status {s.rc})")
+            else:
+                s.fail(f"{name}: exited with status {s.rc}, no failing test recorded")
 
     print("== results")
     for s in suites:
