@@ -180,7 +180,7 @@ do_systemd_start() {
 				>/dev/null 2>&1; then
 			echo "systemd --user for $U: pid $(cat "$pf"), state" \
 				"$(setpriv --reuid="$U" --regid="$U" --init-groups "${envv[@]}" \
-					systemctl --user is-system-running 2>/dev/null || true)"
+					systemctl --user show -p SystemState --value 2>/dev/null || true)"
 			return 0
 		fi
 		kill -0 "$(cat "$pf")" 2>/dev/null || break
