@@ -174,6 +174,9 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	argv[a++] = api->store.run;
 	argv[a++] = "--sync-fd";
 	argv[a++] = "3";
+	/* systemd sets INVOCATION_ID for its services: we run under it, so should monitors. */
+	if (getenv("INVOCATION_ID"))
+		argv[a++] = "--scope";
 	for (size_t i = 0; i < natt; i++) {
 		unsigned f = att[i]->flags;
 		fds[i] = att[i]->fd;

@@ -206,6 +206,7 @@ struct args {
 	unsigned attach_flags[MAX_ATTACH];
 	int n_attach;
 	bool verbose;
+	bool scope;
 };
 
 enum { ATTACH_IN = 1, ATTACH_OUT = 2, ATTACH_ERR = 4, ATTACH_LOGS = 8 };
@@ -231,7 +232,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"id", required_argument, NULL, 'i'},	     {"data-dir", required_argument, NULL, 'd'},
 		{"run-dir", required_argument, NULL, 'r'},   {"sync-fd", required_argument, NULL, 's'},
 		{"attach-fd", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
-		{0},
+		{"scope", no_argument, NULL, 'S'},	     {0},
 	};
 	memset(a, 0, sizeof *a);
 	a->sync_fd = -1;
@@ -256,6 +257,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'v':
 			a->verbose = true;
+			break;
+		case 'S':
+			a->scope = true;
 			break;
 		default:
 			return -EINVAL;
@@ -316,6 +320,10 @@ static void close_child_ends(struct husk_stdio *io)
 static int start(struct monitor *m, struct args *a, struct husk_error *err)
 {
 	struct husk_stdio io;
+	/* Not fatal: without the scope we are still in our own session, only stopping
+	 * husk.service with KillMode=control-group would reach us. */
+	if (a->scope && scope_enter(m->id, err) < 0)
+		husk_log(LOG_WARNING, "container %.12s: %s", m->id, err->message);
 	int r = open_stdio(m, &io);
 	if (r < 0)
 		return husk_error_sys(err, r, "cannot create the container's stdio");

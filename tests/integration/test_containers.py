@@ -1,0 +1,602 @@
+"""Containers through the real docker CLI and docker-py: the vertical slice of issue 2."""
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import DOCKER
+
+
+def name():
+    return "t" + uuid.uuid4().hex[:10]
+
+
+# --- docker run --------------------------------------------------------------------------
+
+def test_run_rm_echo(husk, image):
+    p = husk.docker("run", "--rm", image, "echo", "hello world")
+    assert p.stdout == "hello world\n"
+    assert p.stderr == ""
+
+
+def test_run_rm_leaves_nothing(husk, image):
+    n = name()
+    husk.docker("run", "--rm", "--name", n, image, "true")
+    assert husk.docker("ps", "-aq", "--filter", f"name={n}").stdout.strip() == ""
+    assert not os.path.exists(os.path.join(husk.data_dir, "containers", n))
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 42, 255])
+def test_exit_codes(husk, image, code):
+    p = husk.docker("run", "--rm", image, "sh", "-c", f"exit {code}", check=False)
+    assert p.returncode == code
+
+
+def test_exit_code_of_a_signal(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c", "kill -9 $$", check=False)
+    assert p.returncode == 137
+
+
+def test_stdout_and_stderr_apart(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c", "echo out; echo err >&2; echo out2")
+    assert p.stdout == "out\nout2\n"
+    assert p.stderr == "err\n"
+
+
+def test_large_output(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c", "seq 1 100000")
+    lines = p.stdout.splitlines()
+    assert len(lines) == 100000 and lines[-1] == "100000"
+
+
+def test_stdin_with_i(husk, image):
+    p = husk.docker("run", "--rm", "-i", image, "sh", "-c", "tr a-z A-Z; echo done",
+                    input="hello\nworld\n")
+    assert p.stdout == "HELLO\nWORLD\ndone\n"
+
+
+def test_without_i_stdin_is_empty(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c", "cat; echo end", input="ignored\n")
+    assert p.stdout == "end\n"
+
+
+def test_tty(husk, image):
+    """docker run -t under a real pseudo-terminal: the container sees a tty, output has CRLF."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(DOCKER, [DOCKER, "run", "--rm", "-t", image, "sh", "-c",
+                           "tty; stty size; echo done"], husk.env)
+    out = b""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 1)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "/dev/pts/0" in text
+    assert "done\r\n" in text
+
+
+def test_interactive_tty_session(husk, image):
+    """docker run -it: type a command into the container's shell and read its answer."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(DOCKER, [DOCKER, "run", "--rm", "-it", image, "sh"], husk.env)
+    out = b""
+
+    def read_until(token, timeout=20):
+        nonlocal out
+        deadline = time.time() + timeout
+        while token not in out and time.time() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return
+    read_until(b"#")
+    os.write(fd, b"echo $((6*7))\n")
+    read_until(b"42")
+    os.write(fd, b"exit 5\n")
+    read_until(b"\x00", timeout=5)
+    _, status = os.waitpid(pid, 0)
+    assert b"42" in out
+    assert os.waitstatus_to_exitcode(status) == 5
+
+
+# --- inside the container ----------------------------------------------------------------
+
+def test_pid_1(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c", "echo $$; ps -o pid,comm | wc -l")
+    pid, procs = p.stdout.split()
+    assert pid == "1"
+    assert int(procs) <= 4  # header, sh, ps, wc: nothing of the host
+
+
+def test_capabilities_and_seccomp(husk, image):
+    p = husk.docker("run", "--rm", image, "grep", "-E", "^(Cap|NoNewPrivs|Seccomp):",
+                    "/proc/self/status")
+    status = dict(line.split(":\t") for line in p.stdout.splitlines())
+    assert status["CapEff"] == "00000000a80425fb"
+    assert status["CapPrm"] == "00000000a80425fb"
+    assert status["CapBnd"] == "00000000a80425fb"
+    assert status["CapInh"] == "0000000000000000"
+    assert status["CapAmb"] == "0000000000000000"
+    assert status["Seccomp"] == "2"
+    assert status["NoNewPrivs"] == "1"
+
+
+def test_seccomp_denies_what_docker_denies(husk, image):
+    # unshare(2) needs CAP_SYS_ADMIN, which Docker's default profile checks for.
+    p = husk.docker("run", "--rm", image, "unshare", "-U", "true", check=False)
+    assert p.returncode != 0
+    assert "Operation not permitted" in p.stderr
+
+
+def test_non_root_user_has_no_capabilities(husk, image):
+    p = husk.docker("run", "--rm", "-u", "1000:1000", image, "sh", "-c",
+                    "id -u; id -g; grep -E '^Cap(Eff|Bnd)' /proc/self/status")
+    lines = p.stdout.split("\n")
+    assert lines[0] == "1000" and lines[1] == "1000"
+    assert "CapEff:\t0000000000000000" in p.stdout
+    assert "CapBnd:\t00000000a80425fb" in p.stdout
+
+
+def test_uid_map(husk, image):
+    p = husk.docker("run", "--rm", image, "cat", "/proc/self/uid_map", "/proc/self/gid_map")
+    rows = [r.split() for r in p.stdout.splitlines()]
+    uid, gid = os.getuid(), os.getgid()
+    assert rows[0] == ["0", str(uid), "1"]
+    with open("/etc/subuid") as f:
+        mine = [line.strip().split(":") for line in f
+                if line.split(":")[0] in (os.environ.get("USER", ""), str(uid))]
+    if mine:
+        assert rows[1][0] == "1" and rows[1][1] == mine[0][1]
+        assert int(rows[1][2]) == min(65536, int(mine[0][2]))
+
+
+def test_hostname_is_the_short_id(husk, image):
+    n = name()
+    p = husk.docker("run", "--name", n, image, "hostname")
+    cid = husk.docker("inspect", "-f", "{{.Id}}", n).stdout.strip()
+    assert p.stdout.strip() == cid[:12]
+    husk.docker("rm", n)
+
+
+def test_hostname_option(husk, image):
+    p = husk.docker("run", "--rm", "--hostname", "box", image, "sh", "-c",
+                    "hostname; cat /etc/hostname")
+    assert p.stdout == "box\nbox\n"
+
+
+def test_network_none_has_only_lo(husk, image):
+    p = husk.docker("run", "--rm", "--network", "none", image, "ls", "/sys/class/net")
+    assert p.stdout.split() == ["lo"]
+
+
+def test_env_workdir_user(husk, image):
+    p = husk.docker("run", "--rm", "-e", "A=1", "-e", "PATH=/bin", "-w", "/tmp/new", image,
+                    "sh", "-c", "echo $A $PATH $HOSTNAME $HOME; pwd")
+    a, path, hostname, home, pwd = p.stdout.split()
+    assert (a, path, home, pwd) == ("1", "/bin", "/root", "/tmp/new")
+    assert len(hostname) == 12
+
+
+def test_user_by_name(husk, image):
+    p = husk.docker("run", "--rm", "-u", "nobody", image, "sh", "-c", "id -u; echo $HOME")
+    assert p.stdout.split() == ["65534", "/"]
+
+
+def test_unknown_user(husk, image):
+    p = husk.docker("run", "--rm", "-u", "nosuchuser", image, "true", check=False)
+    assert p.returncode != 0
+    assert "unable to find user nosuchuser" in p.stderr
+
+
+def test_entrypoint_and_cmd(husk, image):
+    p = husk.docker("run", "--rm", "--entrypoint", "echo", image, "a", "b")
+    assert p.stdout == "a b\n"
+
+
+def test_command_not_found(husk, image):
+    p = husk.docker("run", "--rm", image, "nosuchcmd", check=False)
+    assert p.returncode == 127
+    assert "executable file not found" in p.stderr
+
+
+def test_command_not_executable(husk, image):
+    p = husk.docker("run", "--rm", image, "/etc/passwd", check=False)
+    assert p.returncode == 126
+    assert "permission denied" in p.stderr
+
+
+def test_readonly_proc_paths(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c",
+                    "echo 1 > /proc/sysrq-trigger; echo rc=$?", check=False)
+    assert "rc=1" in p.stdout
+    p = husk.docker("run", "--rm", image, "sh", "-c", "cat /proc/kcore /proc/keys | wc -c")
+    assert p.stdout.strip() == "0"
+
+
+def test_files_keep_image_ownership(husk, image):
+    p = husk.docker("run", "--rm", image, "stat", "-c", "%u:%g", "/home/husk")
+    assert p.stdout.strip() == "1000:1000"
+
+
+def test_writes_stay_in_the_container(husk, image):
+    n = name()
+    husk.docker("run", "--name", n, image, "sh", "-c", "echo x > /root/f")
+    p = husk.docker("run", "--rm", image, "sh", "-c", "cat /root/f 2>&1; true")
+    assert "No such file" in p.stdout
+    husk.docker("rm", n)
+
+
+# --- detached life cycle -----------------------------------------------------------------
+
+def test_detached_ps_logs_stop_rm(husk, image):
+    n = name()
+    cid = husk.docker("run", "-d", "--name", n, image, "sh", "-c",
+                      "trap 'echo bye; exit 0' TERM; echo started; "
+                      "while :; do sleep 0.1; done").stdout.strip()
+    assert len(cid) == 64
+    ps = husk.docker("ps", "--format", "{{.ID}} {{.Names}} {{.Status}}").stdout
+    assert f"{cid[:12]} {n} Up" in ps
+    deadline = time.time() + 10
+    while "started" not in husk.docker("logs", n).stdout and time.time() < deadline:
+        time.sleep(0.1)
+    assert husk.docker("logs", n).stdout == "started\n"
+    t0 = time.time()
+    husk.docker("stop", n)
+    assert time.time() - t0 < 5  # the TERM trap ends it; no 10 s wait for SIGKILL
+    assert husk.docker("logs", n).stdout == "started\nbye\n"
+    ps = husk.docker("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout
+    assert f"{n} Exited (0)" in ps
+    assert n not in husk.docker("ps", "--format", "{{.Names}}").stdout
+    husk.docker("rm", n)
+    assert n not in husk.docker("ps", "-a", "--format", "{{.Names}}").stdout
+
+
+def test_stop_kills_after_timeout(husk, image):
+    n = name()
+    # pid 1 without a handler ignores SIGTERM: stop must end it with SIGKILL after -t.
+    husk.docker("run", "-d", "--name", n, image, "sleep", "1000")
+    t0 = time.time()
+    husk.docker("stop", "-t", "1", n)
+    assert 0.9 < time.time() - t0 < 8
+    code = husk.docker("inspect", "-f", "{{.State.ExitCode}}", n).stdout.strip()
+    assert code == "137"
+    husk.docker("rm", n)
+
+
+def test_rm_running_needs_force(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sleep", "1000")
+    p = husk.docker("rm", n, check=False)
+    assert p.returncode != 0
+    assert "container is running" in p.stderr
+    husk.docker("rm", "-f", n)
+    assert n not in husk.docker("ps", "-a", "--format", "{{.Names}}").stdout
+
+
+def test_kill(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sh", "-c",
+                "trap 'exit 7' HUP; while :; do sleep 0.1; done")
+    time.sleep(0.3)
+    husk.docker("kill", "-s", "HUP", n)
+    assert husk.docker("wait", n).stdout.strip() == "7"
+    p = husk.docker("kill", n, check=False)
+    assert p.returncode != 0 and "is not running" in p.stderr
+    husk.docker("rm", n)
+
+
+def test_start_an_exited_container_again(husk, image):
+    n = name()
+    husk.docker("run", "--name", n, image, "sh", "-c", "echo run")
+    husk.docker("start", "-a", n)
+    assert husk.docker("logs", n).stdout == "run\nrun\n"
+    husk.docker("rm", n)
+
+
+def test_create_then_start_attach(husk, image):
+    n = name()
+    husk.docker("create", "--name", n, image, "echo", "created")
+    assert husk.docker("inspect", "-f", "{{.State.Status}}", n).stdout.strip() == "created"
+    p = husk.docker("start", "-a", n)
+    assert p.stdout == "created\n"
+    husk.docker("rm", n)
+
+
+def test_names_and_prefixes_resolve(husk, image):
+    n = name()
+    cid = husk.docker("create", "--name", n, image, "true").stdout.strip()
+    for ref in (n, "/" + n, cid, cid[:12], cid[:5]):
+        assert husk.docker("inspect", "-f", "{{.Id}}", ref).stdout.strip() == cid
+    husk.docker("rm", cid[:8])
+
+
+def test_inspect_fields(husk, image):
+    n = name()
+    cid = husk.docker("create", "--name", n, "-e", "X=1", "--label", "k=v", image,
+                      "sh", "-c", "exit 0").stdout.strip()
+    info = json.loads(husk.docker("inspect", n).stdout)[0]
+    assert info["Id"] == cid
+    assert info["Name"] == "/" + n
+    assert info["Path"] == "sh" and info["Args"] == ["-c", "exit 0"]
+    assert info["State"]["Status"] == "created"
+    assert info["State"]["Running"] is False
+    assert info["State"]["StartedAt"] == "0001-01-01T00:00:00Z"
+    assert info["Image"].startswith("sha256:")
+    assert info["Config"]["Image"] == image
+    assert "X=1" in info["Config"]["Env"]
+    assert info["Config"]["Labels"]["k"] == "v"
+    assert info["Config"]["Hostname"] == cid[:12]
+    assert info["HostConfig"]["LogConfig"]["Type"] == "json-file"
+    assert info["HostConfig"]["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
+    assert info["HostConfig"]["NetworkMode"] == "bridge"
+    assert info["GraphDriver"]["Name"] == "overlay"
+    assert "NetworkSettings" in info and "Networks" in info["NetworkSettings"]
+    husk.docker("start", "-a", n)
+    info = json.loads(husk.docker("inspect", n).stdout)[0]
+    assert info["State"]["Status"] == "exited"
+    assert info["State"]["ExitCode"] == 0
+    assert info["State"]["FinishedAt"] >= info["State"]["StartedAt"] > "0001"
+    husk.docker("rm", n)
+
+
+def test_ps_filters(husk, image):
+    a, b = name(), name()
+    husk.docker("create", "--name", a, "--label", "grp=x", image, "true")
+    husk.docker("create", "--name", b, "--label", "grp=y", image, "true")
+    out = husk.docker("ps", "-a", "--filter", "label=grp=x", "--format", "{{.Names}}").stdout
+    assert out.split() == [a]
+    out = husk.docker("ps", "-a", "--filter", "label=grp", "--format", "{{.Names}}").stdout
+    assert sorted(out.split()) == sorted([a, b])
+    out = husk.docker("ps", "-a", "--filter", f"name={b}", "--filter", "status=created",
+                      "--format", "{{.Names}}").stdout
+    assert out.split() == [b]
+    # list-form filters, as docker-py and compose send them
+    r = husk.api("GET", "/containers/json?all=1&filters=" +
+                 json.dumps({"label": ["grp=y"]}).replace(" ", ""))
+    assert [c["Names"][0] for c in r.json()] == ["/" + b]
+    husk.docker("rm", a, b)
+
+
+def test_logs_options(husk, image):
+    n = name()
+    husk.docker("run", "--name", n, image, "sh", "-c",
+                "for i in 1 2 3 4 5; do echo line$i; done; echo err >&2")
+    assert husk.docker("logs", "--tail", "2", n).stdout == "line5\n"
+    p = husk.docker("logs", "--tail", "2", n)
+    assert p.stdout + p.stderr == "line5\nerr\n"
+    ts = husk.docker("logs", "-t", n).stdout.splitlines()
+    assert ts[0].endswith(" line1") and ts[0][4] == "-" and ts[0][29] == "Z"
+    p = husk.docker("logs", "--since", "2000-01-01T00:00:00Z", "--until",
+                    "2000-01-02T00:00:00Z", n)
+    assert p.stdout == ""
+    husk.docker("rm", n)
+
+
+def test_logs_follow_ends_at_exit(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sh", "-c",
+                "echo a; sleep 1; echo b")
+    p = husk.docker("logs", "-f", n, timeout=20)
+    assert p.stdout == "a\nb\n"
+    husk.docker("rm", n)
+
+
+def test_wait_returns_the_code(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sh", "-c", "sleep 0.5; exit 9")
+    assert husk.docker("wait", n).stdout.strip() == "9"
+    # already exited: at once
+    assert husk.docker("wait", n).stdout.strip() == "9"
+    husk.docker("rm", n)
+
+
+def test_attach_to_running(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sh", "-c",
+                "sleep 1; echo late; exit 4")
+    p = husk.docker("attach", n, check=False, timeout=20)
+    assert p.stdout == "late\n"
+    assert p.returncode == 4
+    husk.docker("rm", n)
+
+
+# --- docker-py ---------------------------------------------------------------------------
+
+def test_dockerpy_run_and_logs(husk, image):
+    c = husk.client()
+    out = c.containers.run(image, ["sh", "-c", "echo py; echo pyerr >&2"], remove=True)
+    assert out == b"py\n"
+    out = c.containers.run(image, ["sh", "-c", "echo py; echo pyerr >&2"], remove=True,
+                           stdout=False, stderr=True)
+    assert out == b"pyerr\n"
+
+
+def test_dockerpy_detached(husk, image):
+    c = husk.client()
+    ctr = c.containers.run(image, ["sh", "-c", "echo hi; sleep 30"], detach=True,
+                           labels={"via": "docker-py"})
+    try:
+        ctr.reload()
+        assert ctr.status == "running"
+        assert ctr.labels["via"] == "docker-py"
+        for _ in range(50):
+            if ctr.logs() == b"hi\n":
+                break
+            time.sleep(0.1)
+        assert ctr.logs() == b"hi\n"
+        assert [x.id for x in c.containers.list(filters={"label": "via=docker-py"})] == [ctr.id]
+        ctr.kill()
+        assert ctr.wait()["StatusCode"] == 137
+    finally:
+        ctr.remove(force=True)
+
+
+def test_dockerpy_error_paths(husk, image):
+    import docker.errors
+    c = husk.client()
+    with pytest.raises(docker.errors.NotFound):
+        c.containers.get("nosuchcontainer")
+    with pytest.raises(docker.errors.ImageNotFound):
+        c.containers.create("nosuchimage:1", "true")
+    with pytest.raises(docker.errors.APIError) as e:
+        c.containers.create(image, "true", name="bad/name")
+    assert e.value.status_code == 400
+
+
+# --- bad input: Docker's codes, JSON errors, nothing changed -----------------------------
+
+def count_containers(husk):
+    return len(husk.api("GET", "/containers/json?all=1").json())
+
+
+def assert_error(r, status, text=None):
+    assert r.status == status, r
+    assert r.headers["content-type"] == "application/json"
+    msg = r.json()["message"]
+    if text:
+        assert text in msg, msg
+
+
+@pytest.mark.parametrize("body,status,text", [
+    ("{", 400, "invalid JSON"),
+    ("[]", 400, "must be an object"),
+    ("{}", 400, "config cannot be empty"),
+    ({"Image": 5}, 400, "cannot unmarshal number"),
+    ({"Image": "x", "Env": "A=1"}, 400, "cannot unmarshal string"),
+    ({"Image": "x", "Tty": "yes"}, 400, "cannot unmarshal string"),
+    ({"Image": "x", "HostConfig": {"Privileged": 1}}, 400, "cannot unmarshal number"),
+    ({"Image": "x", "HostConfig": []}, 400, "cannot unmarshal array"),
+    ({"Image": "nosuchimage:1", "Cmd": ["true"]}, 404, "No such image"),
+])
+def test_create_bad_bodies(husk, image, body, status, text):
+    before = count_containers(husk)
+    r = husk.api("POST", "/containers/create", body=body if not isinstance(body, str) else body,
+                 headers={"Content-Type": "application/json"})
+    assert_error(r, status, text)
+    assert count_containers(husk) == before
+
+
+@pytest.mark.parametrize("hc,text", [
+    ({"ShmSize": -1}, "SHM size"),
+    ({"ConsoleSize": [-1, 5]}, "ConsoleSize"),
+    ({"CapAdd": ["NOT_A_CAP"]}, "unknown capability"),
+    ({"Memory": -5}, "invalid Memory"),
+    ({"Binds": ["/tmp:relative"]}, "mount path must be absolute"),
+    ({"Binds": ["nocolon"]}, "invalid volume specification"),
+    ({"Tmpfs": {"/x": "bogus=1"}}, "invalid tmpfs option"),
+    ({"SecurityOpt": ["seccomp={"]}, "seccomp"),
+    ({"SecurityOpt": ["bogus"]}, "security-opt"),
+])
+def test_create_bad_host_config(husk, image, hc, text):
+    before = count_containers(husk)
+    r = husk.api("POST", "/containers/create",
+                 body={"Image": image, "Cmd": ["true"], "HostConfig": hc})
+    assert_error(r, 400, text)
+    assert count_containers(husk) == before
+
+
+@pytest.mark.parametrize("bad", ["a/b", "-x", "x", "é" * 3, "a" * 300, "a b"])
+def test_create_bad_names(husk, image, bad):
+    before = count_containers(husk)
+    import urllib.parse
+    r = husk.api("POST", "/containers/create?name=" + urllib.parse.quote(bad),
+                 body={"Image": image, "Cmd": ["true"]})
+    assert_error(r, 400, "Invalid container name")
+    assert count_containers(husk) == before
+
+
+def test_duplicate_name(husk, image):
+    n = name()
+    cid = husk.docker("create", "--name", n, image, "true").stdout.strip()
+    r = husk.api("POST", f"/containers/create?name={n}", body={"Image": image, "Cmd": ["true"]})
+    assert_error(r, 409, f'The container name "/{n}" is already in use by container "{cid}"')
+    husk.docker("rm", n)
+
+
+def test_huge_body(husk, image):
+    before = count_containers(husk)
+    body = '{"Image":"x","Env":["' + "a" * (9 << 20) + '"]}'
+    r = husk.api("POST", "/containers/create", body=body,
+                 headers={"Content-Type": "application/json"})
+    assert_error(r, 400, "too large")
+    assert count_containers(husk) == before
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("GET", "/containers/nosuch/json", 404),
+    ("POST", "/containers/nosuch/start", 404),
+    ("POST", "/containers/nosuch/stop", 404),
+    ("POST", "/containers/nosuch/kill", 404),
+    ("POST", "/containers/nosuch/wait", 404),
+    ("DELETE", "/containers/nosuch", 404),
+    ("GET", "/containers/nosuch/logs?stdout=1", 404),
+    ("POST", "/containers/nosuch/attach?stream=1&stdout=1", 404),
+    ("POST", "/containers/nosuch/resize?h=1&w=1", 404),
+])
+def test_unknown_container(husk, method, path, status):
+    r = husk.api(method, path)
+    assert_error(r, status, "No such container: nosuch")
+
+
+def test_start_twice_and_stop_twice(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sleep", "100")
+    assert husk.api("POST", f"/containers/{n}/start").status == 304
+    assert husk.api("POST", f"/containers/{n}/stop?t=0").status == 204
+    assert husk.api("POST", f"/containers/{n}/stop?t=0").status == 304
+    assert_error(husk.api("POST", f"/containers/{n}/kill"), 409, "is not running")
+    husk.docker("rm", n)
+
+
+@pytest.mark.parametrize("query,text", [
+    ("kill?signal=NOPE", "Invalid signal"),
+    ("stop?t=abc", "invalid value for t"),
+    ("stop?t=-5", "invalid value for t"),
+    ("wait?condition=sometime", "invalid condition"),
+    ("logs", "you must choose at least one stream"),
+    ("logs?stdout=1&tail=x", "invalid value for tail"),
+    ("logs?stdout=1&since=yesterday", "invalid value for since"),
+    ("resize?h=-1&w=10", "invalid terminal size"),
+])
+def test_bad_arguments(husk, image, query, text):
+    n = name()
+    husk.docker("create", "--name", n, image, "sleep", "100")
+    method = "GET" if query.startswith("logs") else "POST"
+    r = husk.api(method, f"/containers/{n}/{query}")
+    assert_error(r, 400, text)
+    assert husk.docker("inspect", "-f", "{{.State.Status}}", n).stdout.strip() == "created"
+    husk.docker("rm", n)
+
+
+def test_rm_of_running_is_409(husk, image):
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sleep", "100")
+    assert_error(husk.api("DELETE", f"/containers/{n}"), 409, "container is running")
+    assert husk.docker("inspect", "-f", "{{.State.Running}}", n).stdout.strip() == "true"
+    husk.docker("rm", "-f", n)
+
+
+def test_attach_to_stopped_is_409(husk, image):
+    n = name()
+    husk.docker("run", "--name", n, image, "true")
+    assert_error(husk.api("POST", f"/containers/{n}/attach?stream=1&stdout=1"), 409,
+                 "cannot attach to a stopped container")
+    husk.docker("rm", n)
