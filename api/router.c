@@ -7,6 +7,12 @@ static const struct route routes[] = {
 	{"HEAD", "/_ping", h_ping, BODY_IGNORE},
 	{"GET", "/version", h_version, BODY_IGNORE},
 	{"GET", "/info", h_info, BODY_IGNORE},
+	{"POST", "/images/create", h_images_create, BODY_FILE},
+	{"POST", "/images/load", h_images_load, BODY_FILE},
+	{"GET", "/images/json", h_images_list, BODY_IGNORE},
+	{"GET", "/images/{*}/json", h_image_inspect, BODY_IGNORE},
+	{"POST", "/images/{*}/tag", h_image_tag, BODY_IGNORE},
+	{"DELETE", "/images/{*}", h_image_delete, BODY_IGNORE},
 
 
 };

@@ -106,8 +106,7 @@ static int drain(struct unpack *u, struct archive *tar)
 	return n < 0 ? -EIO : 0;
 }
 
-/* "./a//b/" → "a/b"; NULL when a ".." could climb out. An empty path is the root ".". */
-static char *clean_path(const char *p)
+char *husk_tar_path_clean(const char *p)
 {
 	_cleanup_free_ char *s = xstrdup(p ? p : "");
 	char *out = xcalloc(1, strlen(s) + 2), *save = NULL;
@@ -230,7 +229,7 @@ static bool skip_device(struct unpack *u, struct archive_entry *e, const char *p
 static int extract_entry(struct unpack *u, struct archive *in, struct archive *out,
 			 struct archive_entry *e, struct husk_error *err)
 {
-	_cleanup_free_ char *path = clean_path(archive_entry_pathname(e));
+	_cleanup_free_ char *path = husk_tar_path_clean(archive_entry_pathname(e));
 	if (!path)
 		return husk_error_set(err, -EINVAL, "invalid tar archive: path %s leaves the layer",
 				      archive_entry_pathname(e));
@@ -242,7 +241,7 @@ static int extract_entry(struct unpack *u, struct archive *in, struct archive *o
 		return 0;
 	archive_entry_set_pathname(e, path);
 	if (archive_entry_hardlink(e)) {
-		_cleanup_free_ char *target = clean_path(archive_entry_hardlink(e));
+		_cleanup_free_ char *target = husk_tar_path_clean(archive_entry_hardlink(e));
 		if (!target)
 			return husk_error_set(err, -EINVAL,
 					      "invalid tar archive: link %s leaves the layer", path);

@@ -39,6 +39,10 @@ int husk_layer_unpack(const struct husk_store *s, const struct husk_idmap *m, in
 		      const char *parent_chain, const char *expect_diff_id, int tee_fd,
 		      struct husk_layer *out, struct husk_blob_info *blob, struct husk_error *err);
 
+/* A tar entry's path made relative and clean: "./a//b/" → "a/b", "/" or "" → "."; NULL when
+ * it has a ".." (it could climb out of the directory it is extracted into). */
+char *husk_tar_path_clean(const char *p);
+
 /* Renames the layer out of sight (call with the store lock held); *trash gets the path to
  * pass to husk_tree_remove once the lock is released. 0 also when the layer was not there
  * (*trash NULL then). */
