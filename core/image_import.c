@@ -6,6 +6,7 @@
 #include "json.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 /* The uncompressed stream is kept as the layer's blob: its digest is then the diff id. */
@@ -19,6 +20,7 @@ static int open_tee(const struct husk_store *s, char **tmp, struct husk_error *e
 	int fd = mkostemp(*tmp, O_CLOEXEC);
 	if (fd < 0)
 		return husk_error_sys(err, -errno, "create a file in %s", dir);
+	flock(fd, LOCK_EX); /* alive, for husk_sweep */
 	return fd;
 }
 
@@ -83,6 +85,7 @@ int husk_image_import(const struct husk_store *s, const struct husk_idmap *m, in
 	int r = repo_tag ? image_tag_reference(repo_tag, NULL, &tag, err) : 0;
 	if (r < 0)
 		return r;
+	husk_layer_sweep(s, m);
 	json_t *cfg = json_object();
 	r = husk_image_apply_changes(cfg, changes, err);
 	struct husk_layer layer;

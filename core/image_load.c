@@ -526,12 +526,12 @@ static void load_clear(struct load *ld)
 		strv_free(ld->images[i].tags);
 	}
 	free(ld->images);
-	if (ld->dfd >= 0)
-		close(ld->dfd);
 	if (ld->dir) {
 		rm_rf(ld->dir);
 		free(ld->dir);
 	}
+	if (ld->dfd >= 0)
+		close(ld->dfd);
 }
 
 static int make_spool(struct load *ld)
@@ -547,8 +547,9 @@ static int make_spool(struct load *ld)
 		ld->dir = NULL;
 		return r;
 	}
-	ld->dfd = open(ld->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return ld->dfd < 0 ? husk_error_sys(ld->err, -errno, "open %s", ld->dir) : 0;
+	/* The lock tells husk_sweep that this spool is alive. */
+	ld->dfd = husk_dir_lock(ld->dir);
+	return ld->dfd < 0 ? husk_error_sys(ld->err, ld->dfd, "open %s", ld->dir) : 0;
 }
 
 int husk_image_load(const struct husk_store *s, const struct husk_idmap *m, int fd, bool quiet,
@@ -556,6 +557,7 @@ int husk_image_load(const struct husk_store *s, const struct husk_idmap *m, int 
 {
 	struct load ld = {.s = s, .m = m, .quiet = quiet, .progress = progress, .cls = cls,
 			  .err = err, .dfd = -1};
+	husk_layer_sweep(s, m);
 	int r = make_spool(&ld);
 	if (r == 0)
 		r = spool(&ld, fd);

@@ -26,6 +26,8 @@ struct removal {
 	json_t *idx;
 	json_t *report;
 	char **trash; /* hidden layer directories to remove after unlocking */
+	int *locks;   /* their husk_dir_lock fds */
+	size_t ntrash;
 	struct husk_error *err;
 };
 
@@ -212,10 +214,14 @@ static int delete_image(struct removal *rm, char *const *chain)
 		if (strv_contains(chains, husk_digest_hex(chain[i])))
 			continue;
 		char *trash = NULL;
-		if (husk_layer_hide(rm->s, chain[i], &trash) < 0)
+		int lock;
+		if (husk_layer_hide(rm->s, chain[i], &trash, &lock) < 0)
 			continue;
-		if (trash)
+		if (trash) {
 			rm->trash = strv_push(rm->trash, trash);
+			rm->locks = xrealloc(rm->locks, (rm->ntrash + 1) * sizeof(int));
+			rm->locks[rm->ntrash++] = lock;
+		}
 		free(trash);
 		report_add(rm->report, "Deleted", chain[i]);
 	}
@@ -344,7 +350,11 @@ int husk_image_remove(const struct husk_store *s, const struct husk_idmap *m, co
 		struct husk_error e = {0};
 		if (husk_tree_remove(m, rm.trash[i], &e) < 0)
 			husk_log(LOG_WARNING, "remove %s: %s", rm.trash[i], e.message);
+		if (rm.locks[i] >= 0)
+			close(rm.locks[i]);
 	}
 	strv_free(rm.trash);
+	free(rm.locks);
+	husk_layer_sweep(s, m);
 	return r;
 }

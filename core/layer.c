@@ -5,11 +5,14 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 #define OPAQUE_XATTR "user.overlay.opaque"
 
@@ -397,7 +400,57 @@ static int commit_layer(const struct husk_store *s, const char *tmp, const char 
 	return 0;
 }
 
-static int make_tmp_layer(const struct husk_store *s, char **tmp, int *root_fd,
+int husk_dir_lock(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static bool abandoned(int fd)
+{
+	struct stat st;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0)
+		return false;
+	return st.st_mtime < time(NULL) - 60;
+}
+
+void husk_sweep(const struct husk_idmap *m, const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!str_startswith(e->d_name, prefix))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, e->d_name);
+		_cleanup_close_ int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || !abandoned(fd))
+			continue;
+		husk_log(LOG_INFO, "removing %s, left behind by an interrupted operation", p);
+		husk_tree_remove(m, p, NULL);
+	}
+	if (d)
+		closedir(d);
+}
+
+void husk_layer_sweep(const struct husk_store *s, const struct husk_idmap *m)
+{
+	_cleanup_free_ char *layers = husk_store_data_path(s, "images/layers");
+	_cleanup_free_ char *blobs = husk_store_data_path(s, "images/blobs/sha256");
+	_cleanup_free_ char *tmp = husk_store_data_path(s, "tmp");
+	husk_sweep(m, layers, ".tmp-");
+	husk_sweep(m, layers, ".removing-");
+	husk_sweep(m, blobs, ".tmp-");
+	husk_sweep(m, tmp, "load-");
+}
+
+static int make_tmp_layer(const struct husk_store *s, char **tmp, int *root_fd, int *lock,
 			  struct husk_error *err)
 {
 	_cleanup_free_ char *layers = husk_store_data_path(s, "images/layers");
@@ -410,10 +463,11 @@ static int make_tmp_layer(const struct husk_store *s, char **tmp, int *root_fd,
 		free(t);
 		return r;
 	}
+	*lock = husk_dir_lock(t);
 	_cleanup_free_ char *diff = xasprintf("%s/diff", t);
-	if (mkdir(diff, 0755) < 0 ||
+	if (*lock < 0 || mkdir(diff, 0755) < 0 ||
 	    (*root_fd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = husk_error_sys(err, -errno, "create %s", diff);
+		r = husk_error_sys(err, *lock < 0 ? *lock : -errno, "create %s", diff);
 		rmdir(diff);
 		rmdir(t);
 		free(t);
@@ -428,8 +482,8 @@ int husk_layer_unpack(const struct husk_store *s, const struct husk_idmap *m, in
 		      struct husk_layer *out, struct husk_blob_info *blob, struct husk_error *err)
 {
 	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int root_fd = -1;
-	int r = make_tmp_layer(s, &tmp, &root_fd, err);
+	_cleanup_close_ int root_fd = -1, lock = -1;
+	int r = make_tmp_layer(s, &tmp, &root_fd, &lock, err);
 	if (r < 0)
 		return r;
 	struct unpack_result *res = mmap(NULL, sizeof *res, PROT_READ | PROT_WRITE,
@@ -455,12 +509,13 @@ int husk_layer_unpack(const struct husk_store *s, const struct husk_idmap *m, in
 	return r < 0 ? r : 0;
 }
 
-int husk_layer_hide(const struct husk_store *s, const char *chain_id, char **trash)
+int husk_layer_hide(const struct husk_store *s, const char *chain_id, char **trash, int *lock)
 {
 	_cleanup_free_ char *dir = husk_layer_path(s, chain_id);
 	_cleanup_free_ char *layers = husk_store_data_path(s, "images/layers");
 	char *t = xasprintf("%s/.removing-XXXXXX", layers);
 	*trash = NULL;
+	*lock = -1;
 	/* mkdtemp gives a unique name; rename replaces the empty directory atomically. */
 	if (!mkdtemp(t)) {
 		int r = -errno;
@@ -474,6 +529,7 @@ int husk_layer_hide(const struct husk_store *s, const char *chain_id, char **tra
 		return r;
 	}
 	*trash = t;
+	*lock = husk_dir_lock(t);
 	return 0;
 }
 

@@ -44,8 +44,18 @@ int husk_layer_unpack(const struct husk_store *s, const struct husk_idmap *m, in
 char *husk_tar_path_clean(const char *p);
 
 /* Renames the layer out of sight (call with the store lock held); *trash gets the path to
- * pass to husk_tree_remove once the lock is released. 0 also when the layer was not there
- * (*trash NULL then). */
-int husk_layer_hide(const struct husk_store *s, const char *chain_id, char **trash);
+ * pass to husk_tree_remove once the lock is released, *lock an fd holding it (see
+ * husk_sweep) to close after that. 0 also when the layer was not there (*trash NULL then). */
+int husk_layer_hide(const struct husk_store *s, const char *chain_id, char **trash, int *lock);
 /* rm -rf of a tree whose files may belong to the user's sub-ids (done in the namespace). */
 int husk_tree_remove(const struct husk_idmap *m, const char *path, struct husk_error *err);
+
+/* Work directories (a layer being unpacked or removed, a load's spool) are flock()ed by
+ * whoever works in them. Opens and locks one; -errno on failure. */
+int husk_dir_lock(const char *path);
+/* Removes what a crash left in dir: entries (files or directories) named prefix* that nobody
+ * holds flock()ed and that are older than a minute (younger ones may not be locked yet). */
+void husk_sweep(const struct husk_idmap *m, const char *dir, const char *prefix);
+/* husk_sweep of the image store's work areas: half-unpacked and half-removed layers,
+ * unfinished blobs, load spools. */
+void husk_layer_sweep(const struct husk_store *s, const struct husk_idmap *m);
