@@ -129,7 +129,7 @@ static enum MHD_Result job_start(struct req *r, struct job *j)
 	pthread_t t;
 	atomic_fetch_add(&j->refs, 1);
 	if (pthread_create(&t, NULL, job_thread, j) != 0) {
-		j->refs = 0;
+		atomic_fetch_sub(&j->refs, 1);
 		job_unref(j);
 		return reply_errorf(r, -EIO, "cannot start a thread");
 	}

@@ -18,7 +18,7 @@ const char *image_host_arch(void)
 	} map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"},
 		   {"i686", "386"},	{"ppc64le", "ppc64le"}, {"s390x", "s390x"},
 		   {"riscv64", "riscv64"}};
-	static struct utsname u;
+	static _Thread_local struct utsname u;
 	if (!u.machine[0])
 		uname(&u);
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)

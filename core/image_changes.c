@@ -108,6 +108,17 @@ static int expand_var(struct changes *c, const char **pp, struct sbuf *out)
 	return 0;
 }
 
+/* A "$" expansion (when expanding) or one plain character. */
+static int put_plain(struct changes *c, const char **pp, bool expand, struct sbuf *out)
+{
+	if (**pp == '$' && expand) {
+		(*pp)++;
+		return expand_var(c, pp, out);
+	}
+	sb_putc(out, *(*pp)++);
+	return 0;
+}
+
 static int read_double_quoted(struct changes *c, const char **pp, bool expand, struct sbuf *out)
 {
 	const char *p = *pp;
@@ -121,14 +132,11 @@ static int read_double_quoted(struct changes *c, const char **pp, bool expand, s
 		if (*p == '\\' && (p[1] == '"' || p[1] == '$' || p[1] == '\\')) {
 			sb_putc(out, p[1]);
 			p += 2;
-		} else if (*p == '$' && expand) {
-			p++;
-			int r = expand_var(c, &p, out);
-			if (r < 0)
-				return r;
-		} else {
-			sb_putc(out, *p++);
+			continue;
 		}
+		int r = put_plain(c, &p, expand, out);
+		if (r < 0)
+			return r;
 	}
 	*pp = p + 1;
 	return 0;
@@ -153,18 +161,11 @@ static int read_word(struct changes *c, const char **pp, bool expand, bool in_br
 			for (p++; p < end; p++)
 				sb_putc(out, *p);
 			p++;
-		} else if (*p == '"') {
-			p++;
-			int r = read_double_quoted(c, &p, expand, out);
-			if (r < 0)
-				return r;
-		} else if (*p == '$' && expand) {
-			p++;
-			int r = expand_var(c, &p, out);
-			if (r < 0)
-				return r;
 		} else {
-			sb_putc(out, *p++);
+			int r = *p == '"' ? (p++, read_double_quoted(c, &p, expand, out))
+					  : put_plain(c, &p, expand, out);
+			if (r < 0)
+				return r;
 		}
 	}
 	*pp = p;

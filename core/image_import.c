@@ -77,17 +77,12 @@ static int import_layer(const struct husk_store *s, const struct husk_idmap *m, 
 	return r;
 }
 
-int husk_image_import(const struct husk_store *s, const struct husk_idmap *m, int fd,
-		      const char *repo_tag, char *const *changes, const char *message,
-		      char id_out[72], struct husk_error *err)
+static int import_once(const struct husk_store *s, const struct husk_idmap *m, int fd,
+		       const char *tag, char *const *changes, const char *message,
+		       char id_out[72], struct husk_error *err)
 {
-	_cleanup_free_ char *tag = NULL;
-	int r = repo_tag ? image_tag_reference(repo_tag, NULL, &tag, err) : 0;
-	if (r < 0)
-		return r;
-	husk_layer_sweep(s, m);
 	json_t *cfg = json_object();
-	r = husk_image_apply_changes(cfg, changes, err);
+	int r = husk_image_apply_changes(cfg, changes, err);
 	struct husk_layer layer;
 	int64_t blob_size = 0;
 	if (r == 0)
@@ -101,9 +96,28 @@ int husk_image_import(const struct husk_store *s, const struct husk_idmap *m, in
 	json_decref(config);
 	if (r < 0)
 		return r;
-	char *tags[] = {tag, NULL};
+	char *tags[] = {(char *)tag, NULL};
 	r = image_commit(s, id, manifest, tags, tag != NULL, NULL, NULL, err);
 	if (r == 0)
 		snprintf(id_out, 72, "%s", id);
+	return r;
+}
+
+int husk_image_import(const struct husk_store *s, const struct husk_idmap *m, int fd,
+		      const char *repo_tag, char *const *changes, const char *message,
+		      char id_out[72], struct husk_error *err)
+{
+	_cleanup_free_ char *tag = NULL;
+	int r = repo_tag ? image_tag_reference(repo_tag, NULL, &tag, err) : 0;
+	if (r < 0)
+		return r;
+	husk_layer_sweep(s, m);
+	/* -EAGAIN: a concurrent rmi took a layer of the same content between unpacking and
+	 * committing; again, as load does. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		r = import_once(s, m, fd, tag, changes, message, id_out, err);
+		if (r != -EAGAIN || lseek(fd, 0, SEEK_SET) < 0)
+			break;
+	}
 	return r;
 }

@@ -22,6 +22,8 @@ struct unpack_result {
 	struct husk_blob_info blob;
 	int64_t size;
 	unsigned devices_skipped;
+	char first_device[256]; /* logged by the parent: the child of a threaded process
+				   should not take locks such as the log's */
 };
 
 struct unpack {
@@ -223,9 +225,7 @@ static bool skip_device(struct unpack *u, struct archive_entry *e, const char *p
 	if (t != AE_IFBLK && !(t == AE_IFCHR && archive_entry_rdev(e) != 0))
 		return false;
 	if (u->res->devices_skipped++ == 0)
-		husk_log(LOG_INFO, "layer: skipping device node %s (and any others): device nodes "
-				   "cannot be created in a user namespace",
-			 path);
+		snprintf(u->res->first_device, sizeof u->res->first_device, "/%s", path);
 	return true;
 }
 
@@ -392,8 +392,16 @@ static int commit_layer(const struct husk_store *s, const char *tmp, const char 
 	if (rename(tmp, final) < 0) {
 		if (errno != ENOTEMPTY && errno != EEXIST)
 			return husk_error_sys(err, -errno, "rename %s", final);
-		/* Someone else made the same layer first: theirs is as good as ours. */
-		return 1;
+		/* Someone else made the same layer first: theirs is as good as ours, unless it
+		 * is broken (not made by us: every layer comes in complete by rename). */
+		struct husk_layer l;
+		if (husk_layer_read(s, out->chain_id, &l) == 0)
+			return 1;
+		_cleanup_free_ char *trash = NULL;
+		_cleanup_close_ int lock = -1;
+		husk_layer_hide(s, out->chain_id, &trash, &lock);
+		if (rename(tmp, final) < 0)
+			return husk_error_sys(err, -errno, "rename %s", final);
 	}
 	_cleanup_free_ char *layers = husk_store_data_path(s, "images/layers");
 	fsync_dir(layers);
@@ -503,8 +511,10 @@ int husk_layer_unpack(const struct husk_store *s, const struct husk_idmap *m, in
 	if (r >= 0 && blob)
 		*blob = res->blob;
 	if (r >= 0 && res->devices_skipped)
-		husk_log(LOG_INFO, "layer %s: %u device nodes skipped", out->diff_id,
-			 res->devices_skipped);
+		husk_log(LOG_INFO,
+			 "layer %s: skipped %u device node(s) (%s, ...): they cannot be created in "
+			 "a user namespace",
+			 out->diff_id, res->devices_skipped, res->first_device);
 	munmap(res, sizeof *res);
 	return r < 0 ? r : 0;
 }

@@ -60,17 +60,23 @@ static bool path_component_valid(const char *s, size_t n)
 	return true;
 }
 
-static bool path_valid(const char *s, size_t n)
+/* Every sep-separated part of s[0..n) is valid (empty parts are judged by valid too). */
+static bool parts_valid(const char *s, size_t n, char sep, bool (*valid)(const char *, size_t))
 {
 	size_t start = 0;
 	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '/')
+		if (i < n && s[i] != sep)
 			continue;
-		if (!path_component_valid(s + start, i - start))
+		if (!valid(s + start, i - start))
 			return false;
 		start = i + 1;
 	}
 	return true;
+}
+
+static bool path_valid(const char *s, size_t n)
+{
+	return parts_valid(s, n, '/', path_component_valid);
 }
 
 static bool dns_label_valid(const char *s, size_t n)
@@ -101,14 +107,8 @@ static bool domain_valid(const char *s, size_t n)
 		colon = memchr(s, ':', n);
 		if (colon)
 			host_len = (size_t)(colon - s);
-		size_t start = 0;
-		for (size_t i = 0; i <= host_len; i++) {
-			if (i < host_len && s[i] != '.')
-				continue;
-			if (!dns_label_valid(s + start, i - start))
-				return false;
-			start = i + 1;
-		}
+		if (!parts_valid(s, host_len, '.', dns_label_valid))
+			return false;
 	}
 	if (host_len == n)
 		return true;
