@@ -229,9 +229,8 @@ static enum MHD_Result import_image(struct req *r, const char *src)
 static enum MHD_Result pull_image(struct req *r, const char *from)
 {
 	const char *tag = query(r, "tag");
-	_cleanup_free_ char *name = str_empty(tag) || strchr(from, '@')
-					    ? xstrdup(from)
-					    : xasprintf("%s:%s", from, tag);
+	_cleanup_free_ char *name =
+	    str_empty(tag) || strchr(from, '@') ? xstrdup(from) : xasprintf("%s:%s", from, tag);
 	struct husk_ref ref;
 	struct husk_error err = {0};
 	if (husk_ref_parse(name, &ref, &err) < 0)
@@ -280,8 +279,10 @@ static int filter_values(json_t *v, char ***out)
 	const char *k;
 	json_t *b;
 	json_object_foreach(v, k, b)
+	{
 		if (json_is_true(b))
 			s = strv_push(s, k);
+	}
 	*out = s;
 	return 0;
 }
@@ -316,8 +317,8 @@ static int filter_key(struct req *r, struct filters *f, const char *key, char **
 	if (streq(key, "until")) {
 		for (size_t i = 0; values[i]; i++)
 			if (parse_timestamp_arg(values[i], &f->until_ns) < 0)
-				return husk_error_set(err, -EINVAL,
-						      "invalid filter 'until=%s'", values[i]);
+				return husk_error_set(err, -EINVAL, "invalid filter 'until=%s'",
+						      values[i]);
 		return 0;
 	}
 	return husk_error_set(err, -EINVAL, "invalid filter '%s'", key);
@@ -381,8 +382,8 @@ static bool label_match(const struct husk_image *img, char *const *labels)
 	json_t *l = jobj(jobj(img->config, "config"), "Labels");
 	for (size_t i = 0; labels && labels[i]; i++) {
 		const char *eq = strchr(labels[i], '=');
-		_cleanup_free_ char *k = eq ? xstrndup(labels[i], (size_t)(eq - labels[i]))
-					    : xstrdup(labels[i]);
+		_cleanup_free_ char *k =
+		    eq ? xstrndup(labels[i], (size_t)(eq - labels[i])) : xstrdup(labels[i]);
 		const char *v = jstr(l, k);
 		if (!v || (eq && !streq(v, eq + 1)))
 			return false;
@@ -436,11 +437,11 @@ static json_t *summary(struct req *r, const struct husk_image *img, const struct
 		json_array_append_new(tags, json_string("<none>:<none>"));
 		json_array_append_new(digests, json_string("<none>@<none>"));
 	}
-	json_t *s = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:i, s:o, s:i}", "Id", img->id,
-			      "ParentId", "", "RepoTags", tags, "RepoDigests", digests, "Created",
-			      (json_int_t)(img->created_ns / 1000000000), "Size",
-			      (json_int_t)img->size, "SharedSize", -1, "Labels", image_labels(img),
-			      "Containers", -1);
+	json_t *s =
+	    json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:i, s:o, s:i}", "Id", img->id, "ParentId",
+		      "", "RepoTags", tags, "RepoDigests", digests, "Created",
+		      (json_int_t)(img->created_ns / 1000000000), "Size", (json_int_t)img->size,
+		      "SharedSize", -1, "Labels", image_labels(img), "Containers", -1);
 	if (api_before(r, 44))
 		json_object_set_new(s, "VirtualSize", json_integer(img->size));
 	return s;
@@ -498,11 +499,10 @@ static json_t *legacy_config(void)
 
 static json_t *inspect_config(struct req *r, const json_t *cfg)
 {
-	json_t *c = api_before(r, 50)
-			    ? legacy_config()
-			    : json_pack("{s:n, s:n, s:n, s:n, s:n, s:s, s:n, s:s}", "Cmd",
-					"Entrypoint", "Env", "Labels", "OnBuild", "User", "",
-					"Volumes", "WorkingDir", "");
+	json_t *c = api_before(r, 50) ? legacy_config()
+				      : json_pack("{s:n, s:n, s:n, s:n, s:n, s:s, s:n, s:s}", "Cmd",
+						  "Entrypoint", "Env", "Labels", "OnBuild", "User",
+						  "", "Volumes", "WorkingDir", "");
 	if (json_is_object(cfg))
 		json_object_update(c, (json_t *)cfg);
 	return c;
@@ -513,13 +513,15 @@ static json_t *graph_driver(struct req *r, const struct husk_image *img)
 	json_t *data = json_object();
 	size_t n = strv_length(img->layers);
 	if (n > 0) {
-		_cleanup_free_ char *upper = husk_image_layer_dir(&r->api->store, img->layers[n - 1]);
+		_cleanup_free_ char *upper =
+		    husk_image_layer_dir(&r->api->store, img->layers[n - 1]);
 		json_object_set_new(data, "UpperDir", json_string(upper));
 	}
 	if (n > 1) {
 		_cleanup_free_ char *lower = NULL;
 		for (size_t i = n - 1; i-- > 0;) {
-			_cleanup_free_ char *d = husk_image_layer_dir(&r->api->store, img->layers[i]);
+			_cleanup_free_ char *d =
+			    husk_image_layer_dir(&r->api->store, img->layers[i]);
 			char *l = lower ? xasprintf("%s:%s", lower, d) : xstrdup(d);
 			free(lower);
 			lower = l;
@@ -588,8 +590,8 @@ enum MHD_Result h_image_inspect(struct req *r)
 enum MHD_Result h_image_tag(struct req *r)
 {
 	struct husk_error err = {0};
-	if (husk_image_tag(&r->api->store, r->params[0], query(r, "repo"), query(r, "tag"),
-			   &err) < 0)
+	if (husk_image_tag(&r->api->store, r->params[0], query(r, "repo"), query(r, "tag"), &err) <
+	    0)
 		return reply_error(r, &err);
 	return reply_empty(r, MHD_HTTP_CREATED);
 }
@@ -602,8 +604,8 @@ enum MHD_Result h_image_delete(struct req *r)
 	    query_bool_strict(r, "noprune", false, &noprune, &err) < 0)
 		return reply_error(r, &err);
 	json_t *report = json_array();
-	if (husk_image_remove(&r->api->store, &r->api->idmap, r->params[0], force, noprune,
-			      report, &err) < 0) {
+	if (husk_image_remove(&r->api->store, &r->api->idmap, r->params[0], force, noprune, report,
+			      &err) < 0) {
 		json_decref(report);
 		return reply_error(r, &err);
 	}

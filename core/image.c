@@ -15,8 +15,8 @@ const char *image_host_arch(void)
 {
 	static const struct {
 		const char *uname, *go;
-	} map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"},
-		   {"i686", "386"},	{"ppc64le", "ppc64le"}, {"s390x", "s390x"},
+	} map[] = {{"x86_64", "amd64"},	  {"aarch64", "arm64"},	  {"armv7l", "arm"},
+		   {"i686", "386"},	  {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
 		   {"riscv64", "riscv64"}};
 	static _Thread_local struct utsname u;
 	if (!u.machine[0])
@@ -453,12 +453,12 @@ char *husk_image_layer_dir(const struct husk_store *s, const char *chain_id)
 
 /* --- tagging --- */
 
-int image_tag_reference(const char *repo, const char *tag, char **familiar,
-			 struct husk_error *err)
+int image_tag_reference(const char *repo, const char *tag, char **familiar, struct husk_error *err)
 {
 	struct husk_ref ref;
 	if (str_empty(repo))
-		return husk_error_set(err, -EINVAL, "repository name must have at least one component");
+		return husk_error_set(err, -EINVAL,
+				      "repository name must have at least one component");
 	int r = husk_ref_parse(repo, &ref, err);
 	if (r < 0)
 		return r;
@@ -519,7 +519,8 @@ int image_users(const struct husk_store *s, const char *image_id, char *first, c
 	if (running && n)
 		running[0] = 0;
 	for (size_t i = 0; ids[i]; i++) {
-		_cleanup_free_ char *p = husk_store_data_path(s, "containers/%s/config.json", ids[i]);
+		_cleanup_free_ char *p =
+		    husk_store_data_path(s, "containers/%s/config.json", ids[i]);
 		json_t *cfg = json_load_path(p, 16u << 20, NULL);
 		bool uses = streq(jstr(cfg, "ImageID"), image_id);
 		json_decref(cfg);

@@ -281,10 +281,11 @@ static int parse_pairs(struct changes *c, const char *inst, const char *rest, ch
 	for (size_t i = 0; words[i]; i++) {
 		char *eq = strchr(words[i], '=');
 		if (!eq)
-			return husk_error_set(c->err, -EINVAL,
-					      "Syntax error - can't find = in \"%s\". Must be of the "
-					      "form: name=value",
-					      words[i]);
+			return husk_error_set(
+			    c->err, -EINVAL,
+			    "Syntax error - can't find = in \"%s\". Must be of the "
+			    "form: name=value",
+			    words[i]);
 		*eq = 0;
 		if (!*words[i])
 			return husk_error_set(c->err, -EINVAL, "%s names can not be blank", inst);
@@ -454,8 +455,8 @@ static int do_workdir(struct changes *c, const char *rest)
 	if (!*dir)
 		return husk_error_set(c->err, -EINVAL, "WORKDIR requires exactly one argument");
 	_cleanup_free_ char *joined =
-		dir[0] == '/' ? xstrdup(dir)
-			      : xasprintf("/%s/%s", str_or(jstr(c->config, "WorkingDir"), ""), dir);
+	    dir[0] == '/' ? xstrdup(dir)
+			  : xasprintf("/%s/%s", str_or(jstr(c->config, "WorkingDir"), ""), dir);
 	_cleanup_free_ char *clean = clean_abs(joined);
 	json_object_set_new(c->config, "WorkingDir", json_string(clean));
 	return 0;
@@ -509,7 +510,7 @@ static int parse_duration(const char *s, int64_t *ns)
 	static const struct {
 		const char *unit;
 		double mult;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6},
+	} units[] = {{"ns", 1},	 {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
 		     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	double total = 0;
 	if (streq(s, "0")) {
@@ -550,7 +551,8 @@ static int healthcheck_option(struct changes *c, json_t *hc, const char *opt)
 			 {"start-period", "StartPeriod"},
 			 {"start-interval", "StartInterval"}};
 	const char *eq = strchr(opt, '=');
-	_cleanup_free_ char *name = xstrndup(opt + 2, eq ? (size_t)(eq - opt - 2) : strlen(opt + 2));
+	_cleanup_free_ char *name =
+	    xstrndup(opt + 2, eq ? (size_t)(eq - opt - 2) : strlen(opt + 2));
 	const char *val = eq ? eq + 1 : "";
 	for (size_t i = 0; i < ARRAY_SIZE(durations); i++) {
 		if (!streq(name, durations[i].flag))
@@ -612,10 +614,10 @@ static const struct {
 	const char *name;
 	int (*fn)(struct changes *c, const char *rest);
 } instructions[] = {
-	{"cmd", do_cmd},	 {"entrypoint", do_entrypoint}, {"env", do_env},
-	{"expose", do_expose},	 {"healthcheck", do_healthcheck}, {"label", do_label},
-	{"onbuild", do_onbuild}, {"stopsignal", do_stopsignal},	 {"user", do_user},
-	{"volume", do_volume},	 {"workdir", do_workdir},
+    {"cmd", do_cmd},	     {"entrypoint", do_entrypoint},   {"env", do_env},
+    {"expose", do_expose},   {"healthcheck", do_healthcheck}, {"label", do_label},
+    {"onbuild", do_onbuild}, {"stopsignal", do_stopsignal},   {"user", do_user},
+    {"volume", do_volume},   {"workdir", do_workdir},
 };
 
 static int apply_one(struct changes *c, const char *line)

@@ -30,8 +30,8 @@ static json_t *import_config(json_t *cfg, const struct husk_layer *l, const char
 	format_time_ns(now_ns(), created);
 	return json_pack("{s:s, s:s, s:O, s:s, s:[{s:s, s:s}], s:s, s:{s:s, s:[s]}}",
 			 "architecture", image_host_arch(), "comment", comment, "config", cfg,
-			 "created", created, "history", "created", created, "comment", comment, "os",
-			 "linux", "rootfs", "type", "layers", "diff_ids", l->diff_id);
+			 "created", created, "history", "created", created, "comment", comment,
+			 "os", "linux", "rootfs", "type", "layers", "diff_ids", l->diff_id);
 }
 
 /* Stores config and manifest blobs for the new image; id is the config's digest. */
@@ -43,9 +43,9 @@ static int store_image_blobs(const struct husk_store *s, json_t *config, const c
 	int r = image_blob_write(s, text, strlen(text), id);
 	if (r < 0)
 		return husk_error_sys(err, r, "write the image config");
-	json_t *layers = json_pack(
-		"[o]", image_layer_descriptor("application/vnd.oci.image.layer.v1.tar",
-					      layer_digest, layer_size));
+	json_t *layers =
+	    json_pack("[o]", image_layer_descriptor("application/vnd.oci.image.layer.v1.tar",
+						    layer_digest, layer_size));
 	json_t *manifest = image_manifest_new(id, (int64_t)strlen(text), layers);
 	json_decref(layers);
 	_cleanup_free_ char *mtext = json_compact(manifest);
@@ -78,8 +78,8 @@ static int import_layer(const struct husk_store *s, const struct husk_idmap *m, 
 }
 
 static int import_once(const struct husk_store *s, const struct husk_idmap *m, int fd,
-		       const char *tag, char *const *changes, const char *message,
-		       char id_out[72], struct husk_error *err)
+		       const char *tag, char *const *changes, const char *message, char id_out[72],
+		       struct husk_error *err)
 {
 	json_t *cfg = json_object();
 	int r = husk_image_apply_changes(cfg, changes, err);
@@ -87,8 +87,8 @@ static int import_once(const struct husk_store *s, const struct husk_idmap *m, i
 	int64_t blob_size = 0;
 	if (r == 0)
 		r = import_layer(s, m, fd, &layer, &blob_size, err);
-	json_t *config = r == 0 ? import_config(cfg, &layer, str_or(message, "Imported from -"))
-				: NULL;
+	json_t *config =
+	    r == 0 ? import_config(cfg, &layer, str_or(message, "Imported from -")) : NULL;
 	json_decref(cfg);
 	char id[HUSK_DIGEST_SIZE], manifest[HUSK_DIGEST_SIZE];
 	if (r == 0)

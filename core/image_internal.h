@@ -47,8 +47,7 @@ int image_commit(const struct husk_store *s, const char *id, const char *manifes
 
 /* Docker's RepoTagReference: repo (which may carry a tag) and an optional tag, as the familiar
  * "name:tag" to store. -EINVAL with Docker's messages. */
-int image_tag_reference(const char *repo, const char *tag, char **familiar,
-			struct husk_error *err);
+int image_tag_reference(const char *repo, const char *tag, char **familiar, struct husk_error *err);
 
 /* Containers whose config.json has ImageID image_id: returns how many, fills the first one's
  * id and the first running one's id ("" when none). */

@@ -151,7 +151,7 @@ static int spool_file(struct load *ld, struct archive *a, int pfd, const char *b
 {
 	unlinkat(pfd, base, 0);
 	_cleanup_close_ int fd =
-		openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return husk_error_sys(ld->err, -errno, "spool %s", path);
 	struct spooled f = {.path = xstrdup(path)};
@@ -257,8 +257,8 @@ static json_t *read_json(struct load *ld, const char *path)
 {
 	int fd = open_in(ld->dfd, path, O_RDONLY);
 	if (fd < 0) {
-		husk_error_set(ld->err, fd == -ENOENT ? -EINVAL : -EIO,
-			       "invalid archive: %s: %s", path, strerror(-fd));
+		husk_error_set(ld->err, fd == -ENOENT ? -EINVAL : -EIO, "invalid archive: %s: %s",
+			       path, strerror(-fd));
 		return NULL;
 	}
 	_cleanup_free_ char *buf = NULL;
@@ -278,7 +278,7 @@ static void add_image(struct load *ld, const char *config, char **layers, char *
 {
 	ld->images = xrealloc(ld->images, (ld->nimages + 1) * sizeof *ld->images);
 	ld->images[ld->nimages++] =
-		(struct load_image){.config = xstrdup(config), .layers = layers, .tags = tags};
+	    (struct load_image){.config = xstrdup(config), .layers = layers, .tags = tags};
 }
 
 /* manifest.json: [{"Config": path, "RepoTags": [...], "Layers": [paths]}] */
@@ -287,7 +287,8 @@ static int docker_layout(struct load *ld, json_t *manifest)
 	json_t *item;
 	size_t i;
 	if (!json_is_array(manifest))
-		return husk_error_set(ld->err, -EINVAL, "invalid archive: manifest.json is not a list");
+		return husk_error_set(ld->err, -EINVAL,
+				      "invalid archive: manifest.json is not a list");
 	json_array_foreach(manifest, i, item)
 	{
 		char **layers = NULL, **tags = NULL;
@@ -331,8 +332,8 @@ static bool platform_ok(const json_t *desc)
 	json_t *p = jobj(desc, "platform");
 	if (jstr(jobj(desc, "annotations"), "vnd.docker.reference.type"))
 		return false; /* attestations */
-	return !p || (streq(jstr(p, "os"), "linux") &&
-		      streq(jstr(p, "architecture"), image_host_arch()));
+	return !p ||
+	       (streq(jstr(p, "os"), "linux") && streq(jstr(p, "architecture"), image_host_arch()));
 }
 
 static int oci_manifest(struct load *ld, const char *path, const char *name)
@@ -375,7 +376,8 @@ static int oci_index(struct load *ld, const json_t *index, const char *name, int
 	{
 		const char *mt = str_or(jstr(d, "mediaType"), "");
 		const char *n = oci_name(d) ? oci_name(d) : name;
-		_cleanup_free_ char *path = platform_ok(d) ? blob_in_spool(ld, jstr(d, "digest")) : NULL;
+		_cleanup_free_ char *path =
+		    platform_ok(d) ? blob_in_spool(ld, jstr(d, "digest")) : NULL;
 		int fd = path ? open_in(ld->dfd, path, O_RDONLY) : -ENOENT;
 		if (fd < 0)
 			continue; /* not for this platform, or not exported */
@@ -427,7 +429,8 @@ static int load_layer(struct load *ld, const char *path, const char *parent, con
 	_cleanup_close_ int fd = open_in(ld->dfd, path, O_RDONLY);
 	const struct spooled *f = fd >= 0 ? spooled_of(ld, fd) : NULL;
 	if (!f)
-		return husk_error_set(ld->err, -EINVAL, "invalid archive: layer %s is missing", path);
+		return husk_error_set(ld->err, -EINVAL, "invalid archive: layer %s is missing",
+				      path);
 	struct husk_layer l;
 	if (husk_layer_read(ld->s, chain, &l) < 0) {
 		emit_layer(ld, diff, 0, f->size);
@@ -440,14 +443,14 @@ static int load_layer(struct load *ld, const char *path, const char *parent, con
 	int r = image_blob_link(ld->s, abs, f->digest);
 	if (r < 0)
 		return husk_error_sys(ld->err, r, "store layer blob %s", f->digest);
-	json_array_append_new(descriptors,
-			      image_layer_descriptor(image_layer_media_type(fd), f->digest, f->size));
+	json_array_append_new(
+	    descriptors, image_layer_descriptor(image_layer_media_type(fd), f->digest, f->size));
 	return 0;
 }
 
 /* The layers in place, the config and manifest stored: returns the manifest digest. */
-static int load_content(struct load *ld, const struct load_image *li, const char *text,
-			size_t len, char manifest[HUSK_DIGEST_SIZE])
+static int load_content(struct load *ld, const struct load_image *li, const char *text, size_t len,
+			char manifest[HUSK_DIGEST_SIZE])
 {
 	json_t *config = json_loadb(text, len, 0, NULL);
 	_cleanup_strv_ char **chain = NULL, **diffs = NULL;
@@ -577,8 +580,13 @@ static int make_spool(struct load *ld)
 int husk_image_load(const struct husk_store *s, const struct husk_idmap *m, int fd, bool quiet,
 		    void (*progress)(void *cls, json_t *msg), void *cls, struct husk_error *err)
 {
-	struct load ld = {.s = s, .m = m, .quiet = quiet, .progress = progress, .cls = cls,
-			  .err = err, .dfd = -1};
+	struct load ld = {.s = s,
+			  .m = m,
+			  .quiet = quiet,
+			  .progress = progress,
+			  .cls = cls,
+			  .err = err,
+			  .dfd = -1};
 	husk_layer_sweep(s, m);
 	int r = make_spool(&ld);
 	if (r == 0)

@@ -54,8 +54,10 @@ static char **refs_of(const json_t *idx, const char *id)
 	const char *key;
 	json_t *val;
 	json_object_foreach((json_t *)idx, key, val)
+	{
 		if (streq(json_string_value(val), id))
 			v = strv_push(v, key);
+	}
 	return v;
 }
 
@@ -164,8 +166,10 @@ static void others_need(struct removal *rm, char ***chains, char ***blobs)
 			json_t *layers = jarr(m, "layers"), *l;
 			size_t k;
 			json_array_foreach(layers, k, l)
+			{
 				if (jstr(l, "digest"))
 					*blobs = strv_push(*blobs, jstr(l, "digest"));
+			}
 			*blobs = strv_push(*blobs, manifest);
 			json_decref(m);
 		}
@@ -192,7 +196,9 @@ static void collect_blobs(struct removal *rm, const char *manifest, char *const 
 	json_t *layers = jarr(m, "layers"), *l;
 	size_t i;
 	json_array_foreach(layers, i, l)
+	{
 		remove_blob(rm, str_or(jstr(l, "digest"), ""), needed);
+	}
 	json_decref(m);
 	remove_blob(rm, manifest, needed);
 }
@@ -236,7 +242,7 @@ static int delete_helper(struct removal *rm, bool force, bool quiet, char *const
 {
 	bool hard, used;
 	_cleanup_free_ char *msg =
-		find_conflict(rm, CONFLICT_HARD | (force ? 0 : CONFLICT_SOFT), &hard, &used);
+	    find_conflict(rm, CONFLICT_HARD | (force ? 0 : CONFLICT_SOFT), &hard, &used);
 	_cleanup_strv_ char **refs = refs_of(rm->idx, rm->id);
 	if (msg) {
 		if (quiet && (refs[0] || used))
@@ -265,10 +271,11 @@ static int remove_by_name(struct removal *rm, const char *ref, bool force, char 
 	    image_users(rm->s, rm->id, first, NULL, sizeof first) > 0) {
 		short_id(first, c12);
 		short_id(rm->id, i12);
-		return husk_error_set(rm->err, -EEXIST,
-				      "conflict: unable to remove repository reference \"%s\" "
-				      "(must force) - container %s is using its referenced image %s",
-				      ref, c12, i12);
+		return husk_error_set(
+		    rm->err, -EEXIST,
+		    "conflict: unable to remove repository reference \"%s\" "
+		    "(must force) - container %s is using its referenced image %s",
+		    ref, c12, i12);
 	}
 	struct husk_ref parsed;
 	int r = husk_ref_parse(ref, &parsed, rm->err);
@@ -306,8 +313,7 @@ static int remove_by_id(struct removal *rm, bool force, char *const *chain)
 	return delete_helper(rm, force, false, chain);
 }
 
-static int remove_locked(struct removal *rm, const char *ref, bool force,
-			 struct husk_image *img)
+static int remove_locked(struct removal *rm, const char *ref, bool force, struct husk_image *img)
 {
 	_cleanup_strv_ char **chain = NULL;
 	if (image_config_chain(img->config, &chain, NULL) < 0)

@@ -84,8 +84,7 @@ static la_ssize_t tar_read(struct archive *a, void *cls, const void **buf)
 	struct unpack *u = cls;
 	la_ssize_t n = archive_read_data(u->outer, u->tbuf, BUF_SIZE);
 	if (n < 0) {
-		archive_set_error(a, archive_errno(u->outer), "%s",
-				  archive_error_string(u->outer));
+		archive_set_error(a, archive_errno(u->outer), "%s", archive_error_string(u->outer));
 		return -1;
 	}
 	husk_sha256_update(&u->diff, u->tbuf, (size_t)n);
@@ -177,7 +176,8 @@ static void drop_overlay_xattrs(struct archive_entry *e)
 	const void *value;
 	size_t size;
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		if (str_startswith(name, "user.overlay.") || str_startswith(name, "trusted.overlay.")) {
+		if (str_startswith(name, "user.overlay.") ||
+		    str_startswith(name, "trusted.overlay.")) {
 			dropped = true;
 			continue;
 		}
@@ -246,8 +246,8 @@ static int extract_entry(struct unpack *u, struct archive *in, struct archive *o
 	if (archive_entry_hardlink(e)) {
 		_cleanup_free_ char *target = husk_tar_path_clean(archive_entry_hardlink(e));
 		if (!target)
-			return husk_error_set(err, -EINVAL,
-					      "invalid tar archive: link %s leaves the layer", path);
+			return husk_error_set(
+			    err, -EINVAL, "invalid tar archive: link %s leaves the layer", path);
 		archive_entry_set_hardlink(e, target);
 	}
 	drop_overlay_xattrs(e);
@@ -273,10 +273,10 @@ static struct archive *disk_writer(void)
 	struct archive *w = archive_write_disk_new();
 	/* No user lookup is set: owners are the numeric ids of the tar, as Docker keeps them. */
 	archive_write_disk_set_options(
-		w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-			   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_UNLINK |
-			   ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-			   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	    w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+		   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_UNLINK |
+		   ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 	return w;
 }
 
@@ -364,8 +364,8 @@ static int unpack_child(void *arg, struct husk_error *err)
 
 static int write_layer_json(const char *dir, const struct husk_layer *l, const char *parent)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s?, s:I}", "DiffID", l->diff_id, "ChainID",
-			      l->chain_id, "Parent", parent, "Size", (json_int_t)l->size);
+	json_t *j = json_pack("{s:s, s:s, s:s?, s:I}", "DiffID", l->diff_id, "ChainID", l->chain_id,
+			      "Parent", parent, "Size", (json_int_t)l->size);
 	_cleanup_free_ char *p = xasprintf("%s/layer.json", dir);
 	int r = json_store_path(p, j, true);
 	json_decref(j);
@@ -374,8 +374,8 @@ static int write_layer_json(const char *dir, const struct husk_layer *l, const c
 
 /* Checks what the child found, and moves the finished layer into place. */
 static int commit_layer(const struct husk_store *s, const char *tmp, const char *parent,
-			const char *expect, const struct unpack_result *res,
-			struct husk_layer *out, struct husk_error *err)
+			const char *expect, const struct unpack_result *res, struct husk_layer *out,
+			struct husk_error *err)
 {
 	if (expect && !streq(expect, res->diff_id))
 		return husk_error_set(err, -EINVAL,
@@ -494,8 +494,8 @@ int husk_layer_unpack(const struct husk_store *s, const struct husk_idmap *m, in
 	int r = make_tmp_layer(s, &tmp, &root_fd, &lock, err);
 	if (r < 0)
 		return r;
-	struct unpack_result *res = mmap(NULL, sizeof *res, PROT_READ | PROT_WRITE,
-					 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct unpack_result *res =
+	    mmap(NULL, sizeof *res, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED) {
 		r = husk_error_sys(err, -errno, "mmap");
 		husk_tree_remove(m, tmp, NULL);

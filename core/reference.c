@@ -176,7 +176,8 @@ static int digest_check(const char *d, struct husk_error *err)
 		const char *hex = colon + 1;
 		for (const char *p = hex; *p; p++)
 			if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
-				return husk_error_set(err, -EINVAL, "invalid checksum digest format");
+				return husk_error_set(err, -EINVAL,
+						      "invalid checksum digest format");
 		if (strlen(hex) != algs[i].len)
 			return husk_error_set(err, -EINVAL, "invalid checksum digest length");
 		return 0;
@@ -215,8 +216,8 @@ static void split_domain(const char *s, char **domain, char **rest)
 			if (isupper((unsigned char)*p))
 				lower = false;
 		if (strpbrk(first, ".:") || streq(first, "localhost") || !lower) {
-			*domain = streq(first, LEGACY_DOMAIN) ? xstrdup(DEFAULT_DOMAIN)
-							       : TAKE_PTR(first);
+			*domain =
+			    streq(first, LEGACY_DOMAIN) ? xstrdup(DEFAULT_DOMAIN) : TAKE_PTR(first);
 			s = slash + 1;
 		}
 	}
@@ -256,7 +257,8 @@ static bool split_remainder(const char *rest, char **path, char **tag, char **di
 static int parse_error(const char *whole, struct husk_error *err)
 {
 	if (!*whole)
-		return husk_error_set(err, -EINVAL, "repository name must have at least one component");
+		return husk_error_set(err, -EINVAL,
+				      "repository name must have at least one component");
 	return husk_error_set(err, -EINVAL, "invalid reference format");
 }
 

@@ -51,13 +51,17 @@ static void test_cmd_entrypoint(void)
 
 static void test_env_label(void)
 {
-	check("{\"Env\":[\"PATH=/bin\"]}", (char *[]){"ENV A=1 B=\"two words\" PATH=$PATH:/x", NULL},
+	check("{\"Env\":[\"PATH=/bin\"]}",
+	      (char *[]){"ENV A=1 B=\"two words\" PATH=$PATH:/x", NULL},
 	      "{\"Env\":[\"PATH=/bin:/x\",\"A=1\",\"B=two words\"]}");
-	check("{}", (char *[]){"ENV K some value  here", NULL}, "{\"Env\":[\"K=some value  here\"]}");
-	check("{\"Env\":[\"H=/h\"]}", (char *[]){"ENV X=${H}/a Y=${NOPE:-dflt} Z=${H:+set} W='$H'", NULL},
+	check("{}", (char *[]){"ENV K some value  here", NULL},
+	      "{\"Env\":[\"K=some value  here\"]}");
+	check("{\"Env\":[\"H=/h\"]}",
+	      (char *[]){"ENV X=${H}/a Y=${NOPE:-dflt} Z=${H:+set} W='$H'", NULL},
 	      "{\"Env\":[\"H=/h\",\"X=/h/a\",\"Y=dflt\",\"Z=set\",\"W=$H\"]}");
 	check("{}", (char *[]){"ENV A=a\\ b", NULL}, "{\"Env\":[\"A=a b\"]}");
-	check("{}", (char *[]){"LABEL a=b \"c d\"=e", NULL}, "{\"Labels\":{\"a\":\"b\",\"c d\":\"e\"}}");
+	check("{}", (char *[]){"LABEL a=b \"c d\"=e", NULL},
+	      "{\"Labels\":{\"a\":\"b\",\"c d\":\"e\"}}");
 }
 
 static void test_others(void)
@@ -76,7 +80,8 @@ static void test_others(void)
 	      "\"curl -f x\"]}}");
 	check("{}", (char *[]){"HEALTHCHECK CMD [\"true\"]", NULL},
 	      "{\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"]}}");
-	check("{}", (char *[]){"healthcheck none", NULL}, "{\"Healthcheck\":{\"Test\":[\"NONE\"]}}");
+	check("{}", (char *[]){"healthcheck none", NULL},
+	      "{\"Healthcheck\":{\"Test\":[\"NONE\"]}}");
 	check("{}", (char *[]){"", "  ", "CMD [\"a\"]\nUSER u", NULL},
 	      "{\"Cmd\":[\"a\"],\"User\":\"u\"}");
 	check("{}", NULL, "{}");

@@ -3,8 +3,7 @@
 
 #include "core/reference.h"
 
-static const char *const HEX =
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+static const char *const HEX = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /* Parses s and checks its familiar and full forms. */
 static void check_ok(const char *s, const char *familiar, const char *full)
