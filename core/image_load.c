@@ -52,7 +52,9 @@ struct load {
  * only an old docker save that links shared layers fails. */
 static int open_in_nofollow(int root, const char *path, int flags)
 {
-	_cleanup_free_ char *p = xstrdup(path);
+	_cleanup_free_ char *p = husk_tar_path_clean(path); /* no ".." */
+	if (!p)
+		return -ENOENT;
 	_cleanup_close_ int dir = openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char *save = NULL, *c = strtok_r(p, "/", &save);
 	while (dir >= 0 && c) {

@@ -11,7 +11,7 @@
 # /dev/null device node (which a rootless unpack must skip). Layer 2 (gzip-compressed, as OCI
 # allows) deletes /etc/motd with a whiteout, makes /opt/data opaque (hiding file1 and file2 of
 # layer 1) and adds /opt/data/file3 and /etc/layer2. python3's tarfile sets owners without root;
-# fixed times and sorted entries make the output the same on every run.
+# fixed times and sorted entries make the output the same on every run. Prints the image id.
 set -eu
 
 out=${1:?usage: mk-test-image.sh OUTDIR}
