@@ -8,6 +8,12 @@ static const struct route routes[] = {
 	{"GET", "/version", h_version, BODY_IGNORE},
 	{"GET", "/info", h_info, BODY_IGNORE},
 	{"GET", "/events", h_events, BODY_IGNORE},
+	{"POST", "/images/create", h_images_create, BODY_FILE},
+	{"POST", "/images/load", h_images_load, BODY_FILE},
+	{"GET", "/images/json", h_images_list, BODY_IGNORE},
+	{"GET", "/images/{*}/json", h_image_inspect, BODY_IGNORE},
+	{"POST", "/images/{*}/tag", h_image_tag, BODY_IGNORE},
+	{"DELETE", "/images/{*}", h_image_delete, BODY_IGNORE},
 
 	{"POST", "/containers/create", h_containers_create, BODY_JSON},
 	{"GET", "/containers/json", h_containers_list, BODY_IGNORE},

@@ -3,6 +3,7 @@
 #include "router.h"
 
 #include "core/container.h"
+#include "core/image.h"
 #include "husk-config.h"
 
 #include <sys/sysinfo.h>
@@ -116,6 +117,7 @@ enum MHD_Result h_info(struct req *r)
 	json_object_set_new(info, "ContainersRunning", json_integer(running));
 	json_object_set_new(info, "ContainersPaused", json_integer(paused));
 	json_object_set_new(info, "ContainersStopped", json_integer(stopped));
+	json_object_set_new(info, "Images", json_integer(husk_image_count(&api->store)));
 	json_object_set_new(info, "Driver", json_string("overlay"));
 	json_object_set_new(info, "DriverStatus",
 			    json_pack("[[s,s],[s,s]]", "Backing Filesystem", "native overlayfs",

@@ -5,6 +5,8 @@
  *   images/layers/<chain-hex>/     one directory per layer: diff/ (unpacked, overlay
  *                                  whiteouts, owned through the user's id mapping) and
  *                                  layer.json {"DiffID","ChainID","Parent","Size"}
+ *   images/meta/<id-hex>.json      one per image: {"Manifest": "sha256:...", "LastTagTime"};
+ *                                  its presence is what makes an image exist (written last)
  *
  * An image's id is the sha256 digest of its config blob. Mutations take the store lock. */
 #pragma once
@@ -23,6 +25,7 @@ struct husk_image {
 	char **layers;	   /* chain ids (64 hex), bottom layer first; never NULL */
 	int64_t size;	   /* bytes of all layers, unpacked */
 	int64_t created_ns;
+	int64_t last_tag_ns; /* when last tagged here (Metadata.LastTagTime); 0: never */
 };
 
 void husk_image_free(struct husk_image *img);

@@ -63,3 +63,5 @@ static inline int test_result(void)
 {
 	return test_failures ? 1 : 0;
 }
+
+#define TEST_EXIT() test_result()
