@@ -45,27 +45,27 @@ struct arch {
 };
 
 static const struct arch arches[] = {
-	{"SCMP_ARCH_X86", "x86", SCMP_ARCH_X86},
-	{"SCMP_ARCH_X86_64", "amd64", SCMP_ARCH_X86_64},
-	{"SCMP_ARCH_X32", "x32", SCMP_ARCH_X32},
-	{"SCMP_ARCH_ARM", "arm", SCMP_ARCH_ARM},
-	{"SCMP_ARCH_AARCH64", "arm64", SCMP_ARCH_AARCH64},
-	{"SCMP_ARCH_MIPS", "mips", SCMP_ARCH_MIPS},
-	{"SCMP_ARCH_MIPS64", "mips64", SCMP_ARCH_MIPS64},
-	{"SCMP_ARCH_MIPS64N32", "mips64n32", SCMP_ARCH_MIPS64N32},
-	{"SCMP_ARCH_MIPSEL", "mipsel", SCMP_ARCH_MIPSEL},
-	{"SCMP_ARCH_MIPSEL64", "mipsel64", SCMP_ARCH_MIPSEL64},
-	{"SCMP_ARCH_MIPSEL64N32", "mipsel64n32", SCMP_ARCH_MIPSEL64N32},
-	{"SCMP_ARCH_PPC", "ppc", SCMP_ARCH_PPC},
-	{"SCMP_ARCH_PPC64", "ppc64", SCMP_ARCH_PPC64},
-	{"SCMP_ARCH_PPC64LE", "ppc64le", SCMP_ARCH_PPC64LE},
-	{"SCMP_ARCH_RISCV64", "riscv64", SCMP_ARCH_RISCV64},
-	{"SCMP_ARCH_S390", "s390", SCMP_ARCH_S390},
-	{"SCMP_ARCH_S390X", "s390x", SCMP_ARCH_S390X},
+    {"SCMP_ARCH_X86", "x86", SCMP_ARCH_X86},
+    {"SCMP_ARCH_X86_64", "amd64", SCMP_ARCH_X86_64},
+    {"SCMP_ARCH_X32", "x32", SCMP_ARCH_X32},
+    {"SCMP_ARCH_ARM", "arm", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_AARCH64", "arm64", SCMP_ARCH_AARCH64},
+    {"SCMP_ARCH_MIPS", "mips", SCMP_ARCH_MIPS},
+    {"SCMP_ARCH_MIPS64", "mips64", SCMP_ARCH_MIPS64},
+    {"SCMP_ARCH_MIPS64N32", "mips64n32", SCMP_ARCH_MIPS64N32},
+    {"SCMP_ARCH_MIPSEL", "mipsel", SCMP_ARCH_MIPSEL},
+    {"SCMP_ARCH_MIPSEL64", "mipsel64", SCMP_ARCH_MIPSEL64},
+    {"SCMP_ARCH_MIPSEL64N32", "mipsel64n32", SCMP_ARCH_MIPSEL64N32},
+    {"SCMP_ARCH_PPC", "ppc", SCMP_ARCH_PPC},
+    {"SCMP_ARCH_PPC64", "ppc64", SCMP_ARCH_PPC64},
+    {"SCMP_ARCH_PPC64LE", "ppc64le", SCMP_ARCH_PPC64LE},
+    {"SCMP_ARCH_RISCV64", "riscv64", SCMP_ARCH_RISCV64},
+    {"SCMP_ARCH_S390", "s390", SCMP_ARCH_S390},
+    {"SCMP_ARCH_S390X", "s390x", SCMP_ARCH_S390X},
 #ifdef SCMP_ARCH_LOONGARCH64
-	{"SCMP_ARCH_LOONGARCH64", "loongarch64", SCMP_ARCH_LOONGARCH64},
+    {"SCMP_ARCH_LOONGARCH64", "loongarch64", SCMP_ARCH_LOONGARCH64},
 #else
-	{"SCMP_ARCH_LOONGARCH64", "loongarch64", 0},
+    {"SCMP_ARCH_LOONGARCH64", "loongarch64", 0},
 #endif
 };
 
@@ -76,42 +76,72 @@ struct action {
 };
 
 static const struct action actions[] = {
-	{"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
-	{"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
-	{"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
-	{"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
-	{"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
-	{"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
-	{"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
-	{"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
 };
 
 static const struct {
 	const char *name;
 	enum scmp_compare op;
 } operators[] = {
-	{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-	{"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-	{"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-	{"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 #define CAP_NAME(c) [c] = #c
 static const char *const cap_names[] = {
-	CAP_NAME(CAP_CHOWN),		CAP_NAME(CAP_DAC_OVERRIDE),   CAP_NAME(CAP_DAC_READ_SEARCH),
-	CAP_NAME(CAP_FOWNER),		CAP_NAME(CAP_FSETID),	      CAP_NAME(CAP_KILL),
-	CAP_NAME(CAP_SETGID),		CAP_NAME(CAP_SETUID),	      CAP_NAME(CAP_SETPCAP),
-	CAP_NAME(CAP_LINUX_IMMUTABLE),	CAP_NAME(CAP_NET_BIND_SERVICE), CAP_NAME(CAP_NET_BROADCAST),
-	CAP_NAME(CAP_NET_ADMIN),	CAP_NAME(CAP_NET_RAW),	      CAP_NAME(CAP_IPC_LOCK),
-	CAP_NAME(CAP_IPC_OWNER),	CAP_NAME(CAP_SYS_MODULE),     CAP_NAME(CAP_SYS_RAWIO),
-	CAP_NAME(CAP_SYS_CHROOT),	CAP_NAME(CAP_SYS_PTRACE),     CAP_NAME(CAP_SYS_PACCT),
-	CAP_NAME(CAP_SYS_ADMIN),	CAP_NAME(CAP_SYS_BOOT),	      CAP_NAME(CAP_SYS_NICE),
-	CAP_NAME(CAP_SYS_RESOURCE),	CAP_NAME(CAP_SYS_TIME),	      CAP_NAME(CAP_SYS_TTY_CONFIG),
-	CAP_NAME(CAP_MKNOD),		CAP_NAME(CAP_LEASE),	      CAP_NAME(CAP_AUDIT_WRITE),
-	CAP_NAME(CAP_AUDIT_CONTROL),	CAP_NAME(CAP_SETFCAP),	      CAP_NAME(CAP_MAC_OVERRIDE),
-	CAP_NAME(CAP_MAC_ADMIN),	CAP_NAME(CAP_SYSLOG),	      CAP_NAME(CAP_WAKE_ALARM),
-	CAP_NAME(CAP_BLOCK_SUSPEND),	CAP_NAME(CAP_AUDIT_READ),     CAP_NAME(CAP_PERFMON),
-	CAP_NAME(CAP_BPF),		CAP_NAME(CAP_CHECKPOINT_RESTORE),
+    CAP_NAME(CAP_CHOWN),
+    CAP_NAME(CAP_DAC_OVERRIDE),
+    CAP_NAME(CAP_DAC_READ_SEARCH),
+    CAP_NAME(CAP_FOWNER),
+    CAP_NAME(CAP_FSETID),
+    CAP_NAME(CAP_KILL),
+    CAP_NAME(CAP_SETGID),
+    CAP_NAME(CAP_SETUID),
+    CAP_NAME(CAP_SETPCAP),
+    CAP_NAME(CAP_LINUX_IMMUTABLE),
+    CAP_NAME(CAP_NET_BIND_SERVICE),
+    CAP_NAME(CAP_NET_BROADCAST),
+    CAP_NAME(CAP_NET_ADMIN),
+    CAP_NAME(CAP_NET_RAW),
+    CAP_NAME(CAP_IPC_LOCK),
+    CAP_NAME(CAP_IPC_OWNER),
+    CAP_NAME(CAP_SYS_MODULE),
+    CAP_NAME(CAP_SYS_RAWIO),
+    CAP_NAME(CAP_SYS_CHROOT),
+    CAP_NAME(CAP_SYS_PTRACE),
+    CAP_NAME(CAP_SYS_PACCT),
+    CAP_NAME(CAP_SYS_ADMIN),
+    CAP_NAME(CAP_SYS_BOOT),
+    CAP_NAME(CAP_SYS_NICE),
+    CAP_NAME(CAP_SYS_RESOURCE),
+    CAP_NAME(CAP_SYS_TIME),
+    CAP_NAME(CAP_SYS_TTY_CONFIG),
+    CAP_NAME(CAP_MKNOD),
+    CAP_NAME(CAP_LEASE),
+    CAP_NAME(CAP_AUDIT_WRITE),
+    CAP_NAME(CAP_AUDIT_CONTROL),
+    CAP_NAME(CAP_SETFCAP),
+    CAP_NAME(CAP_MAC_OVERRIDE),
+    CAP_NAME(CAP_MAC_ADMIN),
+    CAP_NAME(CAP_SYSLOG),
+    CAP_NAME(CAP_WAKE_ALARM),
+    CAP_NAME(CAP_BLOCK_SUSPEND),
+    CAP_NAME(CAP_AUDIT_READ),
+    CAP_NAME(CAP_PERFMON),
+    CAP_NAME(CAP_BPF),
+    CAP_NAME(CAP_CHECKPOINT_RESTORE),
 };
 
 /* A rule's "includes" or "excludes", resolved against the host when parsed; only the
@@ -166,8 +196,7 @@ static void profile_free(struct profile *p)
 	json_decref(p->root);
 }
 
-static int invalid(struct husk_error *err, const char *where, const char *fmt, ...)
-	_printf_(3, 4);
+static int invalid(struct husk_error *err, const char *where, const char *fmt, ...) _printf_(3, 4);
 
 /* -EINVAL with "seccomp profile: WHERE: MESSAGE". */
 static int invalid(struct husk_error *err, const char *where, const char *fmt, ...)
@@ -188,9 +217,9 @@ static int member(const json_t *o, const char *key, json_type type, const json_t
 		  const char *where, struct husk_error *err)
 {
 	static const char *const type_names[] = {
-		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",	  [JSON_STRING] = "a string",
-		[JSON_INTEGER] = "an integer", [JSON_REAL] = "an integer", [JSON_TRUE] = "a boolean",
-		[JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+	    [JSON_OBJECT] = "an object",   [JSON_ARRAY] = "an array",  [JSON_STRING] = "a string",
+	    [JSON_INTEGER] = "an integer", [JSON_REAL] = "an integer", [JSON_TRUE] = "a boolean",
+	    [JSON_FALSE] = "a boolean",	   [JSON_NULL] = "null",
 	};
 	const json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -212,8 +241,8 @@ static int member_string(const json_t *o, const char *key, const char **out, con
 }
 
 /* An unsigned integer member up to max; *out keeps its value when absent. */
-static int member_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out,
-		       bool *given, const char *where, struct husk_error *err)
+static int member_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out, bool *given,
+		       const char *where, struct husk_error *err)
 {
 	const json_t *v;
 	int r = member(o, key, JSON_INTEGER, &v, where, err);
@@ -264,8 +293,8 @@ static int host_init(struct host *h, struct husk_error *err)
 	if (!h->native)
 		return husk_error_set(err, -EOPNOTSUPP, "seccomp: unsupported native architecture");
 	/* moby reads "kernel.major" and ignores the rest: 3.12.25-gentoo, 3.12-1-amd64 */
-	h->kernel_parsed = uname(&u) == 0 &&
-			   sscanf(u.release, "%u.%u", &h->kernel[0], &h->kernel[1]) == 2;
+	h->kernel_parsed =
+	    uname(&u) == 0 && sscanf(u.release, "%u.%u", &h->kernel[0], &h->kernel[1]) == 2;
 	return 0;
 }
 
@@ -275,11 +304,10 @@ static int parse_min_kernel(const char *s, unsigned v[2])
 	const char *p = s;
 	for (int i = 0; i < 2; i++) {
 		size_t n = strspn(p, "0123456789");
-		if (n == 0 || n > 3)
+		unsigned long x = strtoul(p, NULL, 10); /* saturates: then above 255 too */
+		if (n == 0 || x > 255)
 			return -EINVAL;
-		v[i] = (unsigned)strtoul(p, NULL, 10);
-		if (v[i] > 255)
-			return -EINVAL;
+		v[i] = (unsigned)x;
 		p += n;
 		if (*p != (i == 0 ? '.' : '\0'))
 			return -EINVAL;
@@ -334,18 +362,19 @@ static int parse_cond(const json_t *rule, const char *key, const struct host *h,
 		return r;
 	unsigned v[2];
 	if (parse_min_kernel(kernel, v) < 0)
-		return invalid(err, where, "invalid minKernel \"%s\", expected \"<kernel>.<major>\"",
-			       kernel);
+		return invalid(err, where,
+			       "invalid minKernel \"%s\", expected \"<kernel>.<major>\"", kernel);
 	if (!h->kernel_parsed)
-		return husk_error_set(err, -EIO, "seccomp: cannot parse the running kernel's version");
+		return husk_error_set(err, -EIO,
+				      "seccomp: cannot parse the running kernel's version");
 	c->kernel_given = true;
 	c->kernel_ge = h->kernel[0] > v[0] || (h->kernel[0] == v[0] && h->kernel[1] >= v[1]);
 	return 0;
 }
 
 /* An action and its errno: errnoRet for ERRNO and TRACE, EPERM when absent. */
-static int parse_action(const char *name, const json_t *o, const char *errno_key,
-			uint32_t *out, const char *where, struct husk_error *err)
+static int parse_action(const char *name, const json_t *o, const char *errno_key, uint32_t *out,
+			const char *where, struct husk_error *err)
 {
 	uint64_t e = EPERM;
 	int r;
@@ -380,8 +409,8 @@ static int parse_arg(const json_t *a, struct scmp_arg_cmp *cmp, const char *wher
 		return invalid(err, where, "index %llu out of range (0-%d)",
 			       (unsigned long long)index, SYSCALL_ARGS - 1);
 	/* datum_a is the mask for MASKED_EQ, as libseccomp-golang's MakeCondition passes it */
-	*cmp = (struct scmp_arg_cmp){.arg = (unsigned)index, .datum_a = value,
-				     .datum_b = value_two};
+	*cmp =
+	    (struct scmp_arg_cmp){.arg = (unsigned)index, .datum_a = value, .datum_b = value_two};
 	for (size_t i = 0; i < ARRAY_SIZE(operators); i++)
 		if (streq(operators[i].name, op)) {
 			cmp->op = operators[i].op;
@@ -425,13 +454,13 @@ static int parse_names(const json_t *rule, struct rule *out, const char *where,
 	out->names = xcalloc(n + 1, sizeof *out->names);
 	out->nrs = xcalloc(n + 1, sizeof *out->nrs);
 	for (size_t i = 0; i < n; i++) {
-		if (str_empty(name) && (r = string_at(names, i, &out->names[i], where, "names", err)) < 0)
+		const char *s = name;
+		if (str_empty(name) && (r = string_at(names, i, &s, where, "names", err)) < 0)
 			return r;
-		if (!str_empty(name))
-			out->names[i] = name;
-		if (!*out->names[i])
+		if (!*s)
 			return invalid(err, where, "\"names\"[%zu] is empty", i);
-		out->nrs[i] = seccomp_syscall_resolve_name(out->names[i]);
+		out->names[i] = s;
+		out->nrs[i] = seccomp_syscall_resolve_name(s);
 		out->n_names++;
 	}
 	return 0;
@@ -470,16 +499,15 @@ static int parse_rules(const json_t *syscalls, const struct host *h, struct prof
 	return 0;
 }
 
-static int add_arch(struct profile *p, const char *name, const char *where,
-		    struct husk_error *err)
+static int add_arch(struct profile *p, const char *name, const char *where, struct husk_error *err)
 {
 	const struct arch *a = arch_by_name(name);
 	if (!a)
 		return invalid(err, where, "unknown architecture \"%s\"", name);
 	if (!a->token)
-		return invalid(err, where, "architecture %s is not supported by libseccomp %u.%u.%u",
-			       name, seccomp_version()->major, seccomp_version()->minor,
-			       seccomp_version()->micro);
+		return invalid(
+		    err, where, "architecture %s is not supported by libseccomp %u.%u.%u", name,
+		    seccomp_version()->major, seccomp_version()->minor, seccomp_version()->micro);
 	for (size_t i = 0; i < p->n_arches; i++)
 		if (p->arches[i] == a)
 			return 0;
@@ -583,7 +611,8 @@ static int parse_top(const json_t *root, const struct host *h, struct profile *p
 		return 0;
 	}
 	if (!str_empty(listener))
-		return invalid(err, "", "\"listenerPath\" is not supported (husk has no seccomp agent)");
+		return invalid(err, "",
+			       "\"listenerPath\" is not supported (husk has no seccomp agent)");
 	if ((r = parse_action(action, root, "defaultErrnoRet", &p->default_action, "defaultAction",
 			      err)) < 0 ||
 	    (r = parse_arches(root, h, p, err)) < 0 || (r = parse_flags(root, p, err)) < 0 ||
@@ -601,8 +630,8 @@ static int profile_parse(const char *text, const struct host *h, struct profile 
 		return invalid(err, "", "larger than %d bytes", PROFILE_MAX);
 	p->root = json_loadb(text, len, 0, &jerr);
 	if (!p->root)
-		return invalid(err, "", "invalid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-			       jerr.column);
+		return invalid(err, "", "invalid JSON: %s (line %d, column %d)", jerr.text,
+			       jerr.line, jerr.column);
 	if (!json_is_object(p->root))
 		return invalid(err, "", "not a JSON object");
 	return parse_top(p->root, h, p, err);
@@ -644,12 +673,11 @@ static int add_syscall(scmp_filter_ctx ctx, const struct rule *r, int nr)
 /* Calls that libseccomp turns into socketcall(2) and ipc(2) rules on the arches that
  * multiplex them (x86, s390, ppc): they share one filter with those two. */
 static const char *const multiplexed[] = {
-	"socketcall", "ipc",	    "socket",	   "bind",	 "connect",    "listen",
-	"accept",     "accept4",    "getsockname", "getpeername", "socketpair", "send",
-	"recv",	      "sendto",	    "recvfrom",	   "shutdown",	 "setsockopt", "getsockopt",
-	"sendmsg",    "recvmsg",    "recvmmsg",	   "sendmmsg",	 "semop",      "semget",
-	"semctl",     "semtimedop", "msgsnd",	   "msgrcv",	 "msgget",     "msgctl",
-	"shmat",      "shmdt",	    "shmget",	   "shmctl",
+    "socketcall", "ipc",	 "socket",	"bind",	      "connect",    "listen",  "accept",
+    "accept4",	  "getsockname", "getpeername", "socketpair", "send",	    "recv",    "sendto",
+    "recvfrom",	  "shutdown",	 "setsockopt",	"getsockopt", "sendmsg",    "recvmsg", "recvmmsg",
+    "sendmmsg",	  "semop",	 "semget",	"semctl",     "semtimedop", "msgsnd",  "msgrcv",
+    "msgget",	  "msgctl",	 "shmat",	"shmdt",      "shmget",	    "shmctl",
 };
 
 /* A syscall of an applied rule. */
@@ -720,9 +748,13 @@ static void plan_arch(const struct profile *p, uint64_t caps, uint32_t arch, str
 			 * it); names unknown to libseccomp are skipped, as runc does */
 			if (r->action == p->default_action || r->nrs[j] == __NR_SCMP_ERROR)
 				continue;
-			pl->e[pl->n] = (struct entry){.multiplexed = mux && is_multiplexed(r->names[j]),
-						      .key = key, .seq = pl->n, .nr = r->nrs[j],
-						      .rule = i, .name = r->names[j]};
+			pl->e[pl->n] =
+			    (struct entry){.multiplexed = mux && is_multiplexed(r->names[j]),
+					   .key = key,
+					   .seq = pl->n,
+					   .nr = r->nrs[j],
+					   .rule = i,
+					   .name = r->names[j]};
 			pl->n++;
 		}
 	}
@@ -744,8 +776,8 @@ static size_t group_end(const struct entry *e, size_t n, size_t start)
 	return end;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const struct profile *p, const struct entry *e,
-		     size_t n, struct husk_error *err)
+static int add_rules(scmp_filter_ctx ctx, const struct profile *p, const struct entry *e, size_t n,
+		     struct husk_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		int r = add_syscall(ctx, &p->rules[e[i].rule], e[i].nr);
@@ -788,9 +820,8 @@ static int filter_new(const struct profile *p, uint32_t arch, uint32_t default_a
 	int r = 0;
 	if (!ctx)
 		return invalid(err, "defaultAction", "not supported by this kernel or libseccomp");
-	if (arch != seccomp_arch_native() &&
-	    ((r = seccomp_arch_add(ctx, arch)) < 0 ||
-	     (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0))
+	if (arch != seccomp_arch_native() && ((r = seccomp_arch_add(ctx, arch)) < 0 ||
+					      (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0))
 		return husk_error_sys(err, r, "seccomp: setting up a filter for %s",
 				      arch_by_token(arch)->name);
 	if (badarch && (r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch)) < 0)
@@ -846,13 +877,14 @@ static int program_append(struct program *prog, scmp_filter_ctx ctx, uint32_t ch
 		return husk_error_sys(err, got < 0 ? -errno : -EIO, "seccomp: reading the filter");
 	for (size_t i = 0; chain && i < n; i++)
 		if (f[i].code == (BPF_RET | BPF_K) && f[i].k == chain)
-			f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(n - i - 1), 0, 0);
+			f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(n - i - 1),
+							    0, 0);
 	if (range.given) {
 		struct sock_filter prefix[PREFIX_LEN] = {
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, range.lo, 0, 1), /* below: skip */
-			BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, range.hi, 0, 1), /* above: skip */
-			BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)n, 0, 0),
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, range.lo, 0, 1), /* below: skip */
+		    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, range.hi, 0, 1), /* above: skip */
+		    BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)n, 0, 0),
 		};
 		memcpy(f - pre, prefix, sizeof prefix);
 	}
@@ -953,27 +985,35 @@ static size_t filter_arches(const struct profile *p, const struct host *h,
 static void stub_build(struct stub *s, const struct plan *plans, size_t n_plans)
 {
 	int sections[ARRAY_SIZE(arches) + 1];
-	long max_x32 = -1;
-	for (size_t i = 0; i < n_plans; i++)
+	long max_x86_64 = -1, max_x32 = -1;
+	bool x86_64_seen = false;
+	for (size_t i = 0; i < n_plans; i++) {
+		if (plans[i].arch == SCMP_ARCH_X86_64)
+			max_x86_64 = plans[i].max;
 		if (plans[i].arch == SCMP_ARCH_X32)
 			max_x32 = plans[i].max;
+	}
 
 	emit(s, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), TO_NONE, TO_NONE);
 	for (size_t i = 0; i < n_plans; i++) {
+		uint32_t audit_arch = audit_arch_of(plans[i].arch);
 		sections[i] = -1;
-		if (plans[i].arch == SCMP_ARCH_X32 && plans[0].arch == SCMP_ARCH_X86_64)
-			continue; /* inside the x86_64 section */
+		if (audit_arch == AUDIT_ARCH_X86_64 && x86_64_seen)
+			continue; /* x86_64 and x32 share a section */
+		x86_64_seen |= audit_arch == AUDIT_ARCH_X86_64;
 		sections[i] = new_label(s);
-		emit(s, BPF_JMP | BPF_JEQ | BPF_K, audit_arch_of(plans[i].arch), sections[i],
-		     TO_NONE);
+		emit(s, BPF_JMP | BPF_JEQ | BPF_K, audit_arch, sections[i], TO_NONE);
 	}
 	emit(s, BPF_JMP | BPF_JA, 0, TO_FILTER, TO_NONE);
 	for (size_t i = 0; i < n_plans; i++) {
 		if (sections[i] < 0)
 			continue;
+		uint32_t audit_arch = audit_arch_of(plans[i].arch);
 		place(s, sections[i]);
-		emit_section(s, audit_arch_of(plans[i].arch), plans[i].max,
-			     plans[i].arch == SCMP_ARCH_X86_64 ? max_x32 : -1);
+		if (audit_arch == AUDIT_ARCH_X86_64)
+			emit_section(s, audit_arch, max_x86_64, max_x32);
+		else
+			emit_section(s, audit_arch, plans[i].max, -1);
 	}
 	emit(s, BPF_RET | BPF_K, SCMP_ACT_ERRNO(ENOSYS), TO_NONE, TO_NONE);
 }
@@ -1040,8 +1080,7 @@ static struct range group_range(const struct entry *e, size_t n)
  * without rules gives the profile's default action; the last arch's keeps libseccomp's bad-arch
  * action (kill). */
 static int build_arch(const struct profile *p, const struct plan *pl, bool last_arch,
-		      uint32_t chain, struct program *prog, unsigned *flags,
-		      struct husk_error *err)
+		      uint32_t chain, struct program *prog, unsigned *flags, struct husk_error *err)
 {
 	int r;
 	for (size_t start = 0, end; start < pl->n; start = end) {
@@ -1055,15 +1094,15 @@ static int build_arch(const struct profile *p, const struct plan *pl, bool last_
 	}
 	_cleanup_(filter_releasep) scmp_filter_ctx ctx = NULL;
 	if ((r = filter_new(p, pl->arch, p->default_action, last_arch ? 0 : chain, &ctx, err)) <
-		    0 ||
+		0 ||
 	    (r = program_append(prog, ctx, last_arch ? 0 : chain, (struct range){0}, err)) < 0)
 		return r;
 	*flags = load_flags(ctx);
 	return 0;
 }
 
-static int build(const struct profile *p, uint64_t caps, const struct host *h,
-		 struct program *prog, unsigned *flags, struct husk_error *err)
+static int build(const struct profile *p, uint64_t caps, const struct host *h, struct program *prog,
+		 unsigned *flags, struct husk_error *err)
 {
 	uint32_t tokens[ARRAY_SIZE(arches) + 1];
 	struct plan plans[ARRAY_SIZE(tokens)];
