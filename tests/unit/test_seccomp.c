@@ -720,25 +720,37 @@ static void test_chained_filters(void)
 	    {"waitpid", SCMP_ACT_ALLOW, 0, {{0}}},
 	    {"no_such_syscall", SCMP_ACT_ERRNO(3008), 0, {{0}}},
 	};
+	/* what the child needs after the load (the allocator's, the sanitizers') stays allowed */
+	static const char *const keep[] = {
+	    "mmap",   "munmap",	     "mremap", "madvise",	 "mprotect", "brk",
+	    "exit",   "exit_group",  "write",  "rt_sigprocmask", "getpid",   "gettid",
+	    "tgkill", "sched_yield", "futex",  "prctl"};
 	struct drule r[600];
 	size_t n = 0;
 	for (int nr = 0; nr < 480; nr++) {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
-		bool special_name = false;
+		bool special_name = false, keep_name = false;
 		for (size_t i = 0; name && i < ARRAY_LEN(special); i++)
 			special_name |= strcmp(name, special[i].name) == 0;
+		for (size_t i = 0; name && i < ARRAY_LEN(keep); i++)
+			keep_name |= strcmp(name, keep[i]) == 0;
 		if (name && !special_name)
-			r[n++] = (struct drule){
-			    .name = strdup(name),
-			    .action = nr % 3 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(100 + (uint32_t)nr)};
+			r[n++] = (struct drule){.name = strdup(name),
+						.action = nr % 3 || keep_name
+							      ? SCMP_ACT_ALLOW
+							      : SCMP_ACT_ERRNO(100 + (uint32_t)nr)};
 		free(name);
 	}
 	for (size_t i = 0; i < ARRAY_LEN(special); i++)
 		r[n++] = special[i];
 	compare_programs(SCMP_ACT_ERRNO(EPERM), r, n);
-	for (size_t i = 0; i < n; i++)
-		if (r[i].action == SCMP_ACT_ALLOW)
+	for (size_t i = 0; i < n; i++) {
+		bool keep_name = false;
+		for (size_t k = 0; k < ARRAY_LEN(keep); k++)
+			keep_name |= strcmp(r[i].name, keep[k]) == 0;
+		if (r[i].action == SCMP_ACT_ALLOW && !keep_name)
 			r[i].action = SCMP_ACT_KILL_PROCESS;
+	}
 	compare_programs(SCMP_ACT_ALLOW, r, n);
 	for (size_t i = 0; i < n - ARRAY_LEN(special); i++)
 		free((char *)r[i].name);
@@ -761,39 +773,54 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Building and loading the default profile happens at every container start. */
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* Building and loading the default profile happens at every container start: wall and CPU
+ * time of husk_seccomp_load in a fresh child, as a container's would be. */
 static void test_timing(void)
 {
 	enum { RUNS = 21 };
-	double ms[RUNS];
+	double wall[RUNS], cpu[RUNS];
 	for (int i = 0; i < RUNS; i++) {
 		int fds[2];
+		double t[2] = {-1, -1};
 		if (pipe(fds) < 0)
 			return;
 		fflush(NULL);
 		pid_t pid = fork();
 		if (pid == 0) {
-			struct timespec a, b;
+			struct timespec a, b, ca, cb;
 			struct husk_error err;
 			prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 			clock_gettime(CLOCK_MONOTONIC, &a);
+			clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca);
 			int r = husk_seccomp_load(NULL, DOCKER_CAPS, &err);
+			clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb);
 			clock_gettime(CLOCK_MONOTONIC, &b);
-			double t = r < 0 ? -1
-					 : (double)(b.tv_sec - a.tv_sec) * 1e3 +
-					       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-			_exit(write(fds[1], &t, sizeof t) == sizeof t ? 0 : 1);
+			if (r == 0) {
+				t[0] = ms_between(&a, &b);
+				t[1] = ms_between(&ca, &cb);
+			}
+			_exit(write(fds[1], t, sizeof t) == sizeof t ? 0 : 1);
 		}
 		close(fds[1]);
-		if (read(fds[0], &ms[i], sizeof ms[i]) != sizeof ms[i])
-			ms[i] = -1;
+		if (read(fds[0], t, sizeof t) != sizeof t)
+			t[0] = t[1] = -1;
 		close(fds[0]);
 		waitpid(pid, NULL, 0);
-		CHECK(ms[i] >= 0);
+		CHECK(t[0] >= 0);
+		wall[i] = t[0];
+		cpu[i] = t[1];
 	}
-	qsort(ms, RUNS, sizeof *ms, cmp_double);
-	fprintf(stderr, "# default profile build+load: median %.2f ms, min %.2f, max %.2f\n",
-		ms[RUNS / 2], ms[0], ms[RUNS - 1]);
+	qsort(wall, RUNS, sizeof *wall, cmp_double);
+	qsort(cpu, RUNS, sizeof *cpu, cmp_double);
+	fprintf(stderr,
+		"# default profile build+load: wall median %.2f ms (min %.2f, max %.2f), "
+		"CPU median %.2f ms (min %.2f)\n",
+		wall[RUNS / 2], wall[0], wall[RUNS - 1], cpu[RUNS / 2], cpu[0]);
 }
 
 int main(void)
