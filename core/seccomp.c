@@ -45,27 +45,27 @@ struct arch {
 };
 
 static const struct arch arches[] = {
-	{"SCMP_ARCH_X86", "x86", SCMP_ARCH_X86},
-	{"SCMP_ARCH_X86_64", "amd64", SCMP_ARCH_X86_64},
-	{"SCMP_ARCH_X32", "x32", SCMP_ARCH_X32},
-	{"SCMP_ARCH_ARM", "arm", SCMP_ARCH_ARM},
-	{"SCMP_ARCH_AARCH64", "arm64", SCMP_ARCH_AARCH64},
-	{"SCMP_ARCH_MIPS", "mips", SCMP_ARCH_MIPS},
-	{"SCMP_ARCH_MIPS64", "mips64", SCMP_ARCH_MIPS64},
-	{"SCMP_ARCH_MIPS64N32", "mips64n32", SCMP_ARCH_MIPS64N32},
-	{"SCMP_ARCH_MIPSEL", "mipsel", SCMP_ARCH_MIPSEL},
-	{"SCMP_ARCH_MIPSEL64", "mipsel64", SCMP_ARCH_MIPSEL64},
-	{"SCMP_ARCH_MIPSEL64N32", "mipsel64n32", SCMP_ARCH_MIPSEL64N32},
-	{"SCMP_ARCH_PPC", "ppc", SCMP_ARCH_PPC},
-	{"SCMP_ARCH_PPC64", "ppc64", SCMP_ARCH_PPC64},
-	{"SCMP_ARCH_PPC64LE", "ppc64le", SCMP_ARCH_PPC64LE},
-	{"SCMP_ARCH_RISCV64", "riscv64", SCMP_ARCH_RISCV64},
-	{"SCMP_ARCH_S390", "s390", SCMP_ARCH_S390},
-	{"SCMP_ARCH_S390X", "s390x", SCMP_ARCH_S390X},
+    {"SCMP_ARCH_X86", "x86", SCMP_ARCH_X86},
+    {"SCMP_ARCH_X86_64", "amd64", SCMP_ARCH_X86_64},
+    {"SCMP_ARCH_X32", "x32", SCMP_ARCH_X32},
+    {"SCMP_ARCH_ARM", "arm", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_AARCH64", "arm64", SCMP_ARCH_AARCH64},
+    {"SCMP_ARCH_MIPS", "mips", SCMP_ARCH_MIPS},
+    {"SCMP_ARCH_MIPS64", "mips64", SCMP_ARCH_MIPS64},
+    {"SCMP_ARCH_MIPS64N32", "mips64n32", SCMP_ARCH_MIPS64N32},
+    {"SCMP_ARCH_MIPSEL", "mipsel", SCMP_ARCH_MIPSEL},
+    {"SCMP_ARCH_MIPSEL64", "mipsel64", SCMP_ARCH_MIPSEL64},
+    {"SCMP_ARCH_MIPSEL64N32", "mipsel64n32", SCMP_ARCH_MIPSEL64N32},
+    {"SCMP_ARCH_PPC", "ppc", SCMP_ARCH_PPC},
+    {"SCMP_ARCH_PPC64", "ppc64", SCMP_ARCH_PPC64},
+    {"SCMP_ARCH_PPC64LE", "ppc64le", SCMP_ARCH_PPC64LE},
+    {"SCMP_ARCH_RISCV64", "riscv64", SCMP_ARCH_RISCV64},
+    {"SCMP_ARCH_S390", "s390", SCMP_ARCH_S390},
+    {"SCMP_ARCH_S390X", "s390x", SCMP_ARCH_S390X},
 #ifdef SCMP_ARCH_LOONGARCH64
-	{"SCMP_ARCH_LOONGARCH64", "loongarch64", SCMP_ARCH_LOONGARCH64},
+    {"SCMP_ARCH_LOONGARCH64", "loongarch64", SCMP_ARCH_LOONGARCH64},
 #else
-	{"SCMP_ARCH_LOONGARCH64", "loongarch64", 0},
+    {"SCMP_ARCH_LOONGARCH64", "loongarch64", 0},
 #endif
 };
 
@@ -76,42 +76,72 @@ struct action {
 };
 
 static const struct action actions[] = {
-	{"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
-	{"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
-	{"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
-	{"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
-	{"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
-	{"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
-	{"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
-	{"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
 };
 
 static const struct {
 	const char *name;
 	enum scmp_compare op;
 } operators[] = {
-	{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-	{"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-	{"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-	{"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 #define CAP_NAME(c) [c] = #c
 static const char *const cap_names[] = {
-	CAP_NAME(CAP_CHOWN),		CAP_NAME(CAP_DAC_OVERRIDE),   CAP_NAME(CAP_DAC_READ_SEARCH),
-	CAP_NAME(CAP_FOWNER),		CAP_NAME(CAP_FSETID),	      CAP_NAME(CAP_KILL),
-	CAP_NAME(CAP_SETGID),		CAP_NAME(CAP_SETUID),	      CAP_NAME(CAP_SETPCAP),
-	CAP_NAME(CAP_LINUX_IMMUTABLE),	CAP_NAME(CAP_NET_BIND_SERVICE), CAP_NAME(CAP_NET_BROADCAST),
-	CAP_NAME(CAP_NET_ADMIN),	CAP_NAME(CAP_NET_RAW),	      CAP_NAME(CAP_IPC_LOCK),
-	CAP_NAME(CAP_IPC_OWNER),	CAP_NAME(CAP_SYS_MODULE),     CAP_NAME(CAP_SYS_RAWIO),
-	CAP_NAME(CAP_SYS_CHROOT),	CAP_NAME(CAP_SYS_PTRACE),     CAP_NAME(CAP_SYS_PACCT),
-	CAP_NAME(CAP_SYS_ADMIN),	CAP_NAME(CAP_SYS_BOOT),	      CAP_NAME(CAP_SYS_NICE),
-	CAP_NAME(CAP_SYS_RESOURCE),	CAP_NAME(CAP_SYS_TIME),	      CAP_NAME(CAP_SYS_TTY_CONFIG),
-	CAP_NAME(CAP_MKNOD),		CAP_NAME(CAP_LEASE),	      CAP_NAME(CAP_AUDIT_WRITE),
-	CAP_NAME(CAP_AUDIT_CONTROL),	CAP_NAME(CAP_SETFCAP),	      CAP_NAME(CAP_MAC_OVERRIDE),
-	CAP_NAME(CAP_MAC_ADMIN),	CAP_NAME(CAP_SYSLOG),	      CAP_NAME(CAP_WAKE_ALARM),
-	CAP_NAME(CAP_BLOCK_SUSPEND),	CAP_NAME(CAP_AUDIT_READ),     CAP_NAME(CAP_PERFMON),
-	CAP_NAME(CAP_BPF),		CAP_NAME(CAP_CHECKPOINT_RESTORE),
+    CAP_NAME(CAP_CHOWN),
+    CAP_NAME(CAP_DAC_OVERRIDE),
+    CAP_NAME(CAP_DAC_READ_SEARCH),
+    CAP_NAME(CAP_FOWNER),
+    CAP_NAME(CAP_FSETID),
+    CAP_NAME(CAP_KILL),
+    CAP_NAME(CAP_SETGID),
+    CAP_NAME(CAP_SETUID),
+    CAP_NAME(CAP_SETPCAP),
+    CAP_NAME(CAP_LINUX_IMMUTABLE),
+    CAP_NAME(CAP_NET_BIND_SERVICE),
+    CAP_NAME(CAP_NET_BROADCAST),
+    CAP_NAME(CAP_NET_ADMIN),
+    CAP_NAME(CAP_NET_RAW),
+    CAP_NAME(CAP_IPC_LOCK),
+    CAP_NAME(CAP_IPC_OWNER),
+    CAP_NAME(CAP_SYS_MODULE),
+    CAP_NAME(CAP_SYS_RAWIO),
+    CAP_NAME(CAP_SYS_CHROOT),
+    CAP_NAME(CAP_SYS_PTRACE),
+    CAP_NAME(CAP_SYS_PACCT),
+    CAP_NAME(CAP_SYS_ADMIN),
+    CAP_NAME(CAP_SYS_BOOT),
+    CAP_NAME(CAP_SYS_NICE),
+    CAP_NAME(CAP_SYS_RESOURCE),
+    CAP_NAME(CAP_SYS_TIME),
+    CAP_NAME(CAP_SYS_TTY_CONFIG),
+    CAP_NAME(CAP_MKNOD),
+    CAP_NAME(CAP_LEASE),
+    CAP_NAME(CAP_AUDIT_WRITE),
+    CAP_NAME(CAP_AUDIT_CONTROL),
+    CAP_NAME(CAP_SETFCAP),
+    CAP_NAME(CAP_MAC_OVERRIDE),
+    CAP_NAME(CAP_MAC_ADMIN),
+    CAP_NAME(CAP_SYSLOG),
+    CAP_NAME(CAP_WAKE_ALARM),
+    CAP_NAME(CAP_BLOCK_SUSPEND),
+    CAP_NAME(CAP_AUDIT_READ),
+    CAP_NAME(CAP_PERFMON),
+    CAP_NAME(CAP_BPF),
+    CAP_NAME(CAP_CHECKPOINT_RESTORE),
 };
 
 /* A rule's "includes" or "excludes", resolved against the host when parsed; only the
@@ -126,6 +156,7 @@ struct cond {
 
 struct rule {
 	const char **names; /* borrowed from the JSON tree */
+	int *nrs;	    /* native numbers; __NR_SCMP_ERROR: unknown to libseccomp */
 	size_t n_names;
 	uint32_t action;
 	struct scmp_arg_cmp *args;
@@ -158,14 +189,14 @@ static void profile_free(struct profile *p)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
 		free(p->rules[i].names);
+		free(p->rules[i].nrs);
 		free(p->rules[i].args);
 	}
 	free(p->rules);
 	json_decref(p->root);
 }
 
-static int invalid(struct husk_error *err, const char *where, const char *fmt, ...)
-	_printf_(3, 4);
+static int invalid(struct husk_error *err, const char *where, const char *fmt, ...) _printf_(3, 4);
 
 /* -EINVAL with "seccomp profile: WHERE: MESSAGE". */
 static int invalid(struct husk_error *err, const char *where, const char *fmt, ...)
@@ -186,9 +217,9 @@ static int member(const json_t *o, const char *key, json_type type, const json_t
 		  const char *where, struct husk_error *err)
 {
 	static const char *const type_names[] = {
-		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",	  [JSON_STRING] = "a string",
-		[JSON_INTEGER] = "an integer", [JSON_REAL] = "an integer", [JSON_TRUE] = "a boolean",
-		[JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+	    [JSON_OBJECT] = "an object",   [JSON_ARRAY] = "an array",  [JSON_STRING] = "a string",
+	    [JSON_INTEGER] = "an integer", [JSON_REAL] = "an integer", [JSON_TRUE] = "a boolean",
+	    [JSON_FALSE] = "a boolean",	   [JSON_NULL] = "null",
 	};
 	const json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -210,8 +241,8 @@ static int member_string(const json_t *o, const char *key, const char **out, con
 }
 
 /* An unsigned integer member up to max; *out keeps its value when absent. */
-static int member_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out,
-		       bool *given, const char *where, struct husk_error *err)
+static int member_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out, bool *given,
+		       const char *where, struct husk_error *err)
 {
 	const json_t *v;
 	int r = member(o, key, JSON_INTEGER, &v, where, err);
@@ -262,8 +293,8 @@ static int host_init(struct host *h, struct husk_error *err)
 	if (!h->native)
 		return husk_error_set(err, -EOPNOTSUPP, "seccomp: unsupported native architecture");
 	/* moby reads "kernel.major" and ignores the rest: 3.12.25-gentoo, 3.12-1-amd64 */
-	h->kernel_parsed = uname(&u) == 0 &&
-			   sscanf(u.release, "%u.%u", &h->kernel[0], &h->kernel[1]) == 2;
+	h->kernel_parsed =
+	    uname(&u) == 0 && sscanf(u.release, "%u.%u", &h->kernel[0], &h->kernel[1]) == 2;
 	return 0;
 }
 
@@ -273,11 +304,10 @@ static int parse_min_kernel(const char *s, unsigned v[2])
 	const char *p = s;
 	for (int i = 0; i < 2; i++) {
 		size_t n = strspn(p, "0123456789");
-		if (n == 0 || n > 3)
+		unsigned long x = strtoul(p, NULL, 10); /* saturates: then above 255 too */
+		if (n == 0 || x > 255)
 			return -EINVAL;
-		v[i] = (unsigned)strtoul(p, NULL, 10);
-		if (v[i] > 255)
-			return -EINVAL;
+		v[i] = (unsigned)x;
 		p += n;
 		if (*p != (i == 0 ? '.' : '\0'))
 			return -EINVAL;
@@ -332,18 +362,19 @@ static int parse_cond(const json_t *rule, const char *key, const struct host *h,
 		return r;
 	unsigned v[2];
 	if (parse_min_kernel(kernel, v) < 0)
-		return invalid(err, where, "invalid minKernel \"%s\", expected \"<kernel>.<major>\"",
-			       kernel);
+		return invalid(err, where,
+			       "invalid minKernel \"%s\", expected \"<kernel>.<major>\"", kernel);
 	if (!h->kernel_parsed)
-		return husk_error_set(err, -EIO, "seccomp: cannot parse the running kernel's version");
+		return husk_error_set(err, -EIO,
+				      "seccomp: cannot parse the running kernel's version");
 	c->kernel_given = true;
 	c->kernel_ge = h->kernel[0] > v[0] || (h->kernel[0] == v[0] && h->kernel[1] >= v[1]);
 	return 0;
 }
 
 /* An action and its errno: errnoRet for ERRNO and TRACE, EPERM when absent. */
-static int parse_action(const char *name, const json_t *o, const char *errno_key,
-			uint32_t *out, const char *where, struct husk_error *err)
+static int parse_action(const char *name, const json_t *o, const char *errno_key, uint32_t *out,
+			const char *where, struct husk_error *err)
 {
 	uint64_t e = EPERM;
 	int r;
@@ -378,8 +409,8 @@ static int parse_arg(const json_t *a, struct scmp_arg_cmp *cmp, const char *wher
 		return invalid(err, where, "index %llu out of range (0-%d)",
 			       (unsigned long long)index, SYSCALL_ARGS - 1);
 	/* datum_a is the mask for MASKED_EQ, as libseccomp-golang's MakeCondition passes it */
-	*cmp = (struct scmp_arg_cmp){.arg = (unsigned)index, .datum_a = value,
-				     .datum_b = value_two};
+	*cmp =
+	    (struct scmp_arg_cmp){.arg = (unsigned)index, .datum_a = value, .datum_b = value_two};
 	for (size_t i = 0; i < ARRAY_SIZE(operators); i++)
 		if (streq(operators[i].name, op)) {
 			cmp->op = operators[i].op;
@@ -419,18 +450,18 @@ static int parse_names(const json_t *rule, struct rule *out, const char *where,
 		return r;
 	if (!str_empty(name) && json_array_size(names) > 0)
 		return invalid(err, where, "both \"name\" and \"names\" are given, use \"names\"");
-	if (!str_empty(name)) {
-		out->names = xcalloc(1, sizeof *out->names);
-		out->names[out->n_names++] = name;
-		return 0;
-	}
-	out->names = xcalloc(json_array_size(names) + 1, sizeof *out->names);
-	for (size_t i = 0; i < json_array_size(names); i++) {
-		if ((r = string_at(names, i, &name, where, "names", err)) < 0)
+	size_t n = str_empty(name) ? json_array_size(names) : 1;
+	out->names = xcalloc(n + 1, sizeof *out->names);
+	out->nrs = xcalloc(n + 1, sizeof *out->nrs);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = name;
+		if (str_empty(name) && (r = string_at(names, i, &s, where, "names", err)) < 0)
 			return r;
-		if (!*name)
+		if (!*s)
 			return invalid(err, where, "\"names\"[%zu] is empty", i);
-		out->names[out->n_names++] = name;
+		out->names[i] = s;
+		out->nrs[i] = seccomp_syscall_resolve_name(s);
+		out->n_names++;
 	}
 	return 0;
 }
@@ -468,16 +499,15 @@ static int parse_rules(const json_t *syscalls, const struct host *h, struct prof
 	return 0;
 }
 
-static int add_arch(struct profile *p, const char *name, const char *where,
-		    struct husk_error *err)
+static int add_arch(struct profile *p, const char *name, const char *where, struct husk_error *err)
 {
 	const struct arch *a = arch_by_name(name);
 	if (!a)
 		return invalid(err, where, "unknown architecture \"%s\"", name);
 	if (!a->token)
-		return invalid(err, where, "architecture %s is not supported by libseccomp %u.%u.%u",
-			       name, seccomp_version()->major, seccomp_version()->minor,
-			       seccomp_version()->micro);
+		return invalid(
+		    err, where, "architecture %s is not supported by libseccomp %u.%u.%u", name,
+		    seccomp_version()->major, seccomp_version()->minor, seccomp_version()->micro);
 	for (size_t i = 0; i < p->n_arches; i++)
 		if (p->arches[i] == a)
 			return 0;
@@ -581,7 +611,8 @@ static int parse_top(const json_t *root, const struct host *h, struct profile *p
 		return 0;
 	}
 	if (!str_empty(listener))
-		return invalid(err, "", "\"listenerPath\" is not supported (husk has no seccomp agent)");
+		return invalid(err, "",
+			       "\"listenerPath\" is not supported (husk has no seccomp agent)");
 	if ((r = parse_action(action, root, "defaultErrnoRet", &p->default_action, "defaultAction",
 			      err)) < 0 ||
 	    (r = parse_arches(root, h, p, err)) < 0 || (r = parse_flags(root, p, err)) < 0 ||
@@ -599,8 +630,8 @@ static int profile_parse(const char *text, const struct host *h, struct profile 
 		return invalid(err, "", "larger than %d bytes", PROFILE_MAX);
 	p->root = json_loadb(text, len, 0, &jerr);
 	if (!p->root)
-		return invalid(err, "", "invalid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-			       jerr.column);
+		return invalid(err, "", "invalid JSON: %s (line %d, column %d)", jerr.text,
+			       jerr.line, jerr.column);
 	if (!json_is_object(p->root))
 		return invalid(err, "", "not a JSON object");
 	return parse_top(p->root, h, p, err);
@@ -631,33 +662,132 @@ static int add_syscall(scmp_filter_ctx ctx, const struct rule *r, int nr)
 	return 0;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const struct profile *p, uint64_t caps,
-		     struct husk_error *err)
+/* libseccomp's work grows much faster than a filter: each rule added walks the rules already
+ * there (its transactions), and program generation is worse. As one filter, the default
+ * profile on x86_64 (361 syscalls, for x86_64, x86 and x32) took 12 ms to build. So husk
+ * builds small filters, one arch and about GROUP syscalls each, and chains their programs
+ * (build()). All rules of one syscall go in one filter, so libseccomp still decides between
+ * them as it would in one. */
+#define GROUP 48
+
+/* Calls that libseccomp turns into socketcall(2) and ipc(2) rules on the arches that
+ * multiplex them (x86, s390, ppc): they share one filter with those two. */
+static const char *const multiplexed[] = {
+    "socketcall", "ipc",	 "socket",	"bind",	      "connect",    "listen",  "accept",
+    "accept4",	  "getsockname", "getpeername", "socketpair", "send",	    "recv",    "sendto",
+    "recvfrom",	  "shutdown",	 "setsockopt",	"getsockopt", "sendmsg",    "recvmsg", "recvmmsg",
+    "sendmmsg",	  "semop",	 "semget",	"semctl",     "semtimedop", "msgsnd",  "msgrcv",
+    "msgget",	  "msgctl",	 "shmat",	"shmdt",      "shmget",	    "shmctl",
+};
+
+/* A syscall of an applied rule. */
+struct entry {
+	bool multiplexed;
+	long key; /* the syscall's number on the filter's arch */
+	size_t seq;
+	int nr; /* its native number, what seccomp_rule_add takes */
+	size_t rule;
+	const char *name;
+};
+
+/* The multiplexed first; then highest number first: libseccomp keeps a filter's syscalls in a
+ * list sorted by number and walks it from the lowest at each insertion. */
+static int entry_cmp(const void *a, const void *b)
 {
-	size_t added = 0;
+	const struct entry *x = a, *y = b;
+	if (x->multiplexed != y->multiplexed)
+		return x->multiplexed ? -1 : 1;
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq; /* one syscall's rules in profile order */
+}
+
+static bool is_multiplexed(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(multiplexed); i++)
+		if (streq(multiplexed[i], name))
+			return true;
+	return false;
+}
+
+static bool arch_multiplexes(uint32_t arch)
+{
+	return seccomp_syscall_resolve_name_arch(arch, "socketcall") >= 0 ||
+	       seccomp_syscall_resolve_name_arch(arch, "ipc") >= 0;
+}
+
+/* What an arch's part of the filter holds: the syscalls to add, sorted; the highest number
+ * that the applied rules name, for the -ENOSYS stub. */
+struct plan {
+	uint32_t arch;
+	struct entry *e;
+	size_t n;
+	long max;
+};
+
+static void plan_free(struct plan *pl)
+{
+	free(pl->e);
+}
+
+static void plan_arch(const struct profile *p, uint64_t caps, uint32_t arch, struct plan *pl)
+{
+	bool mux = arch_multiplexes(arch);
+	size_t max = 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		max += p->rules[i].n_names;
+	*pl = (struct plan){.arch = arch, .e = xcalloc(max + 1, sizeof *pl->e), .max = -1};
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
-		/* libseccomp refuses a rule that repeats the default action; runc skips it */
-		if (!rule_applies(r, caps) || r->action == p->default_action)
+		if (!rule_applies(r, caps))
 			continue;
 		for (size_t j = 0; j < r->n_names; j++) {
-			int nr = seccomp_syscall_resolve_name(r->names[j]);
-			if (nr == __NR_SCMP_ERROR) /* unknown to this libseccomp: skipped, as runc */
+			long key = seccomp_syscall_resolve_name_arch(arch, r->names[j]);
+			pl->max = key > pl->max ? key : pl->max;
+			/* libseccomp refuses a rule that repeats the default action (runc skips
+			 * it); names unknown to libseccomp are skipped, as runc does */
+			if (r->action == p->default_action || r->nrs[j] == __NR_SCMP_ERROR)
 				continue;
-			int ret = add_syscall(ctx, r, nr);
-			if (ret < 0) {
-				char where[64];
-				snprintf(where, sizeof where, "syscalls[%zu]", i);
-				return invalid(err, where, "cannot add a rule for %s: %s",
-					       r->names[j], strerror(-ret));
-			}
-			added++;
+			pl->e[pl->n] =
+			    (struct entry){.multiplexed = mux && is_multiplexed(r->names[j]),
+					   .key = key,
+					   .seq = pl->n,
+					   .nr = r->nrs[j],
+					   .rule = i,
+					   .name = r->names[j]};
+			pl->n++;
 		}
 	}
-	/* libseccomp's binary tree pays off on long lists; runc's threshold (and libseccomp
-	 * <= 2.5.4 misbehaves with it on an empty filter) */
-	if (added > 32)
-		(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	qsort(pl->e, pl->n, sizeof *pl->e, entry_cmp);
+}
+
+/* The end of the group of entries that starts at start. */
+static size_t group_end(const struct entry *e, size_t n, size_t start)
+{
+	size_t end = start;
+	if (start < n && e[start].multiplexed) {
+		while (end < n && e[end].multiplexed)
+			end++;
+		return end;
+	}
+	end = start + GROUP < n ? start + GROUP : n;
+	while (end < n && e[end].key == e[end - 1].key)
+		end++;
+	return end;
+}
+
+static int add_rules(scmp_filter_ctx ctx, const struct profile *p, const struct entry *e, size_t n,
+		     struct husk_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = add_syscall(ctx, &p->rules[e[i].rule], e[i].nr);
+		if (r < 0) {
+			char where[64];
+			snprintf(where, sizeof where, "syscalls[%zu]", e[i].rule);
+			return invalid(err, where, "cannot add a rule for %s: %s", e[i].name,
+				       strerror(-r));
+		}
+	}
 	return 0;
 }
 
@@ -682,27 +812,27 @@ static int set_attrs(scmp_filter_ctx ctx, const struct profile *p, struct husk_e
 	return 0;
 }
 
-static int filter_build(const struct profile *p, uint64_t caps, scmp_filter_ctx *out,
-			struct husk_error *err)
+/* A filter for one arch. badarch, when not 0, replaces libseccomp's "bad arch" action. */
+static int filter_new(const struct profile *p, uint32_t arch, uint32_t default_action,
+		      uint32_t badarch, scmp_filter_ctx *out, struct husk_error *err)
 {
-	_cleanup_(filter_releasep) scmp_filter_ctx ctx = seccomp_init(p->default_action);
-	int r;
+	_cleanup_(filter_releasep) scmp_filter_ctx ctx = seccomp_init(default_action);
+	int r = 0;
 	if (!ctx)
 		return invalid(err, "defaultAction", "not supported by this kernel or libseccomp");
-	for (size_t i = 0; i < p->n_arches; i++) {
-		if (seccomp_arch_exist(ctx, p->arches[i]->token) == 0)
-			continue;
-		if ((r = seccomp_arch_add(ctx, p->arches[i]->token)) < 0)
-			return invalid(err, "", "cannot add architecture %s: %s", p->arches[i]->name,
-				       strerror(-r));
-	}
-	if ((r = set_attrs(ctx, p, err)) < 0 || (r = add_rules(ctx, p, caps, err)) < 0)
+	if (arch != seccomp_arch_native() && ((r = seccomp_arch_add(ctx, arch)) < 0 ||
+					      (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0))
+		return husk_error_sys(err, r, "seccomp: setting up a filter for %s",
+				      arch_by_token(arch)->name);
+	if (badarch && (r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch)) < 0)
+		return husk_error_sys(err, r, "seccomp: setting the bad-arch action");
+	if ((r = set_attrs(ctx, p, err)) < 0)
 		return r;
 	*out = TAKE_PTR(ctx);
 	return 0;
 }
 
-/* A BPF program: libseccomp's, with runc's -ENOSYS stub in front. */
+/* A BPF program: runc's -ENOSYS stub, then the chained libseccomp programs. */
 struct program {
 	struct sock_filter *insns;
 	size_t n;
@@ -713,8 +843,18 @@ static void program_free(struct program *prog)
 	free(prog->insns);
 }
 
-static int export_bpf(scmp_filter_ctx ctx, struct program *prog, size_t reserve,
-		      struct husk_error *err)
+/* The syscall numbers a filter has rules for; it is skipped for the others. */
+struct range {
+	bool given;
+	uint32_t lo, hi;
+};
+
+#define PREFIX_LEN 4
+
+/* Appends the filter's program; its `ret chain` instructions become jumps past its end, to the
+ * next program. With a range, a prefix jumps past it for syscalls outside the range. */
+static int program_append(struct program *prog, scmp_filter_ctx ctx, uint32_t chain,
+			  struct range range, struct husk_error *err)
 {
 	_cleanup_close_ int fd = memfd_create("husk-seccomp", MFD_CLOEXEC);
 	struct stat st;
@@ -726,15 +866,43 @@ static int export_bpf(scmp_filter_ctx ctx, struct program *prog, size_t reserve,
 	if (fstat(fd, &st) < 0)
 		return husk_error_sys(err, -errno, "seccomp: fstat");
 	size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
-	if (n + reserve > BPF_MAXINSNS)
-		return invalid(err, "", "the filter has %zu instructions, the kernel takes %d",
-			       n + reserve, BPF_MAXINSNS);
-	prog->insns = xcalloc(n + reserve, sizeof *prog->insns);
-	ssize_t got = pread(fd, prog->insns + reserve, n * sizeof *prog->insns, 0);
-	if (got != (ssize_t)(n * sizeof *prog->insns))
+	size_t pre = range.given ? PREFIX_LEN : 0;
+	if (prog->n + pre + n > BPF_MAXINSNS)
+		return invalid(err, "", "the filter has more than the kernel's %d instructions",
+			       BPF_MAXINSNS);
+	prog->insns = xrealloc(prog->insns, (prog->n + pre + n) * sizeof *prog->insns);
+	struct sock_filter *f = prog->insns + prog->n + pre;
+	ssize_t got = pread(fd, f, n * sizeof *f, 0);
+	if (got != (ssize_t)(n * sizeof *f))
 		return husk_error_sys(err, got < 0 ? -errno : -EIO, "seccomp: reading the filter");
-	prog->n = n + reserve;
+	for (size_t i = 0; chain && i < n; i++)
+		if (f[i].code == (BPF_RET | BPF_K) && f[i].k == chain)
+			f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(n - i - 1),
+							    0, 0);
+	if (range.given) {
+		struct sock_filter prefix[PREFIX_LEN] = {
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, range.lo, 0, 1), /* below: skip */
+		    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, range.hi, 0, 1), /* above: skip */
+		    BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)n, 0, 0),
+		};
+		memcpy(f - pre, prefix, sizeof prefix);
+	}
+	prog->n += pre + n;
 	return 0;
+}
+
+/* The "bad arch" action that chains the programs: one no rule uses. */
+static uint32_t chain_action(const struct profile *p)
+{
+	for (uint32_t data = 0xffff;; data--) {
+		uint32_t act = SCMP_ACT_TRACE(data);
+		bool used = act == p->default_action;
+		for (size_t i = 0; !used && i < p->n_rules; i++)
+			used = p->rules[i].action == act;
+		if (!used)
+			return act;
+	}
 }
 
 /* The -ENOSYS stub (runc's libcontainer/seccomp/patchbpf): a syscall numbered above every
@@ -802,52 +970,50 @@ static uint32_t audit_arch_of(uint32_t token)
 	return token == SCMP_ARCH_X32 ? AUDIT_ARCH_X86_64 : token;
 }
 
-/* The highest syscall number that the applied rules name for an arch, or -1. */
-static long max_syscall(const struct profile *p, uint64_t caps, uint32_t token)
+/* The arches of the filter: the native one first, then the profile's others. */
+static size_t filter_arches(const struct profile *p, const struct host *h,
+			    uint32_t tokens[static ARRAY_SIZE(arches) + 1])
 {
-	long max = -1;
-	for (size_t i = 0; i < p->n_rules; i++) {
-		if (!rule_applies(&p->rules[i], caps))
-			continue;
-		for (size_t j = 0; j < p->rules[i].n_names; j++) {
-			int nr = seccomp_syscall_resolve_name_arch(token, p->rules[i].names[j]);
-			if (nr > max)
-				max = nr;
-		}
-	}
-	return max;
-}
-
-static void stub_build(struct stub *s, const struct profile *p, uint64_t caps,
-		       const struct host *h)
-{
-	uint32_t tokens[ARRAY_SIZE(arches) + 1];
-	size_t n_tokens = 0;
-	int sections[ARRAY_SIZE(tokens)];
-	tokens[n_tokens++] = h->native->token;
+	size_t n = 0;
+	tokens[n++] = h->native->token;
 	for (size_t i = 0; i < p->n_arches; i++)
 		if (p->arches[i]->token != h->native->token)
-			tokens[n_tokens++] = p->arches[i]->token;
+			tokens[n++] = p->arches[i]->token;
+	return n;
+}
+
+static void stub_build(struct stub *s, const struct plan *plans, size_t n_plans)
+{
+	int sections[ARRAY_SIZE(arches) + 1];
+	long max_x86_64 = -1, max_x32 = -1;
+	bool x86_64_seen = false;
+	for (size_t i = 0; i < n_plans; i++) {
+		if (plans[i].arch == SCMP_ARCH_X86_64)
+			max_x86_64 = plans[i].max;
+		if (plans[i].arch == SCMP_ARCH_X32)
+			max_x32 = plans[i].max;
+	}
 
 	emit(s, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), TO_NONE, TO_NONE);
-	for (size_t i = 0; i < n_tokens; i++) {
+	for (size_t i = 0; i < n_plans; i++) {
+		uint32_t audit_arch = audit_arch_of(plans[i].arch);
 		sections[i] = -1;
-		if (tokens[i] == SCMP_ARCH_X32 && h->native->token == SCMP_ARCH_X86_64)
-			continue; /* inside the x86_64 section */
+		if (audit_arch == AUDIT_ARCH_X86_64 && x86_64_seen)
+			continue; /* x86_64 and x32 share a section */
+		x86_64_seen |= audit_arch == AUDIT_ARCH_X86_64;
 		sections[i] = new_label(s);
-		emit(s, BPF_JMP | BPF_JEQ | BPF_K, audit_arch_of(tokens[i]), sections[i], TO_NONE);
+		emit(s, BPF_JMP | BPF_JEQ | BPF_K, audit_arch, sections[i], TO_NONE);
 	}
 	emit(s, BPF_JMP | BPF_JA, 0, TO_FILTER, TO_NONE);
-	for (size_t i = 0; i < n_tokens; i++) {
+	for (size_t i = 0; i < n_plans; i++) {
 		if (sections[i] < 0)
 			continue;
-		bool x86_64 = tokens[i] == SCMP_ARCH_X86_64;
-		bool with_x32 = false;
-		for (size_t j = 0; x86_64 && j < n_tokens; j++)
-			with_x32 |= tokens[j] == SCMP_ARCH_X32;
+		uint32_t audit_arch = audit_arch_of(plans[i].arch);
 		place(s, sections[i]);
-		emit_section(s, audit_arch_of(tokens[i]), max_syscall(p, caps, tokens[i]),
-			     with_x32 ? max_syscall(p, caps, SCMP_ARCH_X32) : -1);
+		if (audit_arch == AUDIT_ARCH_X86_64)
+			emit_section(s, audit_arch, max_x86_64, max_x32);
+		else
+			emit_section(s, audit_arch, plans[i].max, -1);
 	}
 	emit(s, BPF_RET | BPF_K, SCMP_ACT_ERRNO(ENOSYS), TO_NONE, TO_NONE);
 }
@@ -893,23 +1059,71 @@ static unsigned load_flags(scmp_filter_ctx ctx)
 	return (log ? SECCOMP_FILTER_FLAG_LOG : 0) | (ssb ? SECCOMP_FILTER_FLAG_SPEC_ALLOW : 0);
 }
 
-static int build(const struct profile *p, uint64_t caps, const struct host *h,
-		 struct program *prog, unsigned *flags, struct husk_error *err)
+/* The numbers a group of entries has rules for on the arch (those that exist there). */
+static struct range group_range(const struct entry *e, size_t n)
 {
-	_cleanup_(filter_releasep) scmp_filter_ctx ctx = NULL;
-	struct stub s = {0};
-	int r = filter_build(p, caps, &ctx, err);
-	if (r < 0)
-		return r;
-	if (wants_stub(p->default_action)) {
-		stub_build(&s, p, caps, h);
-		stub_link(&s);
+	struct range r = {.given = true, .lo = UINT32_MAX, .hi = 0};
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].multiplexed) /* also socketcall(2)/ipc(2) rules: no range */
+			return (struct range){0};
+		if (e[i].key < 0)
+			continue;
+		r.lo = e[i].key < r.lo ? (uint32_t)e[i].key : r.lo;
+		r.hi = e[i].key > r.hi ? (uint32_t)e[i].key : r.hi;
 	}
-	if ((r = export_bpf(ctx, prog, s.n, err)) < 0)
+	return r;
+}
+
+/* An arch's part of the program: the programs of its small filters (see GROUP), each behind a
+ * prefix that skips it for syscalls it has no rule for, and chained: each one's default and
+ * "bad arch" actions are a marker that becomes a jump to the next program. Then a filter
+ * without rules gives the profile's default action; the last arch's keeps libseccomp's bad-arch
+ * action (kill). */
+static int build_arch(const struct profile *p, const struct plan *pl, bool last_arch,
+		      uint32_t chain, struct program *prog, unsigned *flags, struct husk_error *err)
+{
+	int r;
+	for (size_t start = 0, end; start < pl->n; start = end) {
+		_cleanup_(filter_releasep) scmp_filter_ctx ctx = NULL;
+		end = group_end(pl->e, pl->n, start);
+		if ((r = filter_new(p, pl->arch, chain, chain, &ctx, err)) < 0 ||
+		    (r = add_rules(ctx, p, pl->e + start, end - start, err)) < 0 ||
+		    (r = program_append(prog, ctx, chain, group_range(pl->e + start, end - start),
+					err)) < 0)
+			return r;
+	}
+	_cleanup_(filter_releasep) scmp_filter_ctx ctx = NULL;
+	if ((r = filter_new(p, pl->arch, p->default_action, last_arch ? 0 : chain, &ctx, err)) <
+		0 ||
+	    (r = program_append(prog, ctx, last_arch ? 0 : chain, (struct range){0}, err)) < 0)
 		return r;
-	memcpy(prog->insns, s.insn, s.n * sizeof *s.insn);
 	*flags = load_flags(ctx);
 	return 0;
+}
+
+static int build(const struct profile *p, uint64_t caps, const struct host *h, struct program *prog,
+		 unsigned *flags, struct husk_error *err)
+{
+	uint32_t tokens[ARRAY_SIZE(arches) + 1];
+	struct plan plans[ARRAY_SIZE(tokens)];
+	size_t n = filter_arches(p, h, tokens);
+	uint32_t chain = chain_action(p);
+	struct stub s = {0};
+	int r = 0;
+	for (size_t i = 0; i < n; i++)
+		plan_arch(p, caps, tokens[i], &plans[i]);
+	if (wants_stub(p->default_action)) {
+		stub_build(&s, plans, n);
+		stub_link(&s);
+	}
+	prog->insns = xmalloc(s.n * sizeof *s.insn + 1);
+	memcpy(prog->insns, s.insn, s.n * sizeof *s.insn);
+	prog->n = s.n;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = build_arch(p, &plans[i], i + 1 == n, chain, prog, flags, err);
+	for (size_t i = 0; i < n; i++)
+		plan_free(&plans[i]);
+	return r;
 }
 
 static int parse(const char *profile_json, struct host *h, struct profile *p,

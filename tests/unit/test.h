@@ -11,7 +11,7 @@ static int test_failures;
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
 			test_failures++;                                                           \
 		}                                                                                  \
 	} while (0)
@@ -23,9 +23,9 @@ static int test_failures;
 		long _r = (long)(expr);                                                            \
 		int _e = errno;                                                                    \
 		if (_r != -1 || _e != (e)) {                                                       \
-			fprintf(stderr, "%s:%d: %s = %ld, errno %d (%s); expected errno %d (%s)\n", \
-				__FILE__, __LINE__, #expr, _r, _e, strerror(_e), (e),              \
-				strerror(e));                                                      \
+			fprintf(                                                                   \
+			    stderr, "%s:%d: %s = %ld, errno %d (%s); expected errno %d (%s)\n",    \
+			    __FILE__, __LINE__, #expr, _r, _e, strerror(_e), (e), strerror(e));    \
 			test_failures++;                                                           \
 		}                                                                                  \
 	} while (0)
@@ -56,7 +56,7 @@ static int test_failures;
 	do {                                                                                       \
 		int _before = test_failures;                                                       \
 		test();                                                                            \
-		fprintf(stderr, "%s %s\n", test_failures == _before ? "ok" : "FAIL", #test);      \
+		fprintf(stderr, "%s %s\n", test_failures == _before ? "ok" : "FAIL", #test);       \
 	} while (0)
 
 static inline int test_result(void)
