@@ -85,13 +85,19 @@ enum MHD_Result h_container_attach(struct req *r)
 		   (query_bool(r, "logs", false) ? ATT_LOGS : 0);
 	a->tty = jbool(jobj(c->config, "Config"), "Tty", false);
 	enum husk_status st = c->state.status;
-	if (st == HUSK_CREATED)
-		a->pending = true;
-	else if (a->stream && st != HUSK_RUNNING && st != HUSK_PAUSED) {
+	/* As Docker's daemon, attaching to a container that is not running waits for its next
+	 * start (docker start -a attaches first); only the docker CLI's own attach command
+	 * refuses stopped containers. */
+	if (st == HUSK_RESTARTING) {
+		free(a);
+		return reply_errorf(r, -EBUSY, "cannot attach to a restarting container");
+	}
+	if (st == HUSK_PAUSED) {
 		free(a);
 		return reply_errorf(r, -EBUSY,
-				    "You cannot attach to a stopped container, start it first");
+				    "container is paused, unpause the container before attach");
 	}
+	a->pending = st != HUSK_RUNNING;
 	const char *ctype = a->tty ? "application/vnd.docker.raw-stream"
 				   : "application/vnd.docker.multiplexed-stream";
 	return reply_hijack(r, ctype, hand_over, a);

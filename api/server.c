@@ -214,11 +214,10 @@ struct MHD_Daemon *server_start(struct api *api, int listen_fd)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_TURBO |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET,
-				listen_fd, MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
+				on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 				MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_THREAD_STACK_SIZE,
 				(size_t)(256 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				(size_t)(128 * 1024), MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				MHD_OPTION_END);
+				(size_t)(128 * 1024), MHD_OPTION_END);
 }

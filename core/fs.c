@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 int mkdir_p(const char *path, mode_t mode)
@@ -150,4 +151,30 @@ int copy_fd(int in, int out)
 bool path_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+int unix_socket_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	*dirfd = -1;
+	if (strlen(path) < sizeof sa->sun_path) {
+		strcpy(sa->sun_path, path);
+		return 0;
+	}
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return -ENAMETOOLONG;
+	*slash = 0;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int n = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", fd, slash + 1);
+	if (n < 0 || (size_t)n >= sizeof sa->sun_path) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	*dirfd = fd;
+	return 0;
 }

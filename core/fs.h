@@ -21,3 +21,9 @@ int fsync_dir(const char *path);
 /* Copies all of in to out (files or pipes). */
 int copy_fd(int in, int out);
 bool path_exists(const char *path);
+
+#include <sys/un.h>
+/* A unix socket address for path, however long: a path that doesn't fit sun_path is reached
+ * through an O_PATH fd of its directory (/proc/self/fd/N/name), returned in *dirfd to be
+ * closed after bind() or connect(). */
+int unix_socket_addr(const char *path, struct sockaddr_un *sa, int *dirfd);

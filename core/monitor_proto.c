@@ -1,4 +1,5 @@
 #include "monitor_proto.h"
+#include "fs.h"
 #include "json.h"
 
 #include <poll.h>
@@ -93,12 +94,15 @@ int husk_mon_call(const struct husk_store *s, const char *id, const json_t *req,
 		  json_t **reply, int timeout_ms, struct husk_error *err)
 {
 	_cleanup_free_ char *path = husk_mon_socket_path(s, id);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
+	_cleanup_close_ int dirfd = -1;
 	if (reply)
 		*reply = NULL;
-	if (strlen(path) >= sizeof sa.sun_path)
-		return husk_error_set(err, -ENAMETOOLONG, "monitor socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
+	int r = unix_socket_addr(path, &sa, &dirfd);
+	if (r == -ENOENT)
+		return husk_error_set(err, -ESRCH, "container %.12s is not running", id);
+	if (r < 0)
+		return husk_error_sys(err, r, "monitor socket %s", path);
 	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return husk_error_sys(err, -errno, "socket");
@@ -107,7 +111,7 @@ int husk_mon_call(const struct husk_store *s, const char *id, const json_t *req,
 			return husk_error_set(err, -ESRCH, "container %.12s is not running", id);
 		return husk_error_sys(err, -errno, "cannot reach the monitor of %.12s", id);
 	}
-	int r = husk_mon_send(sock, req, fd);
+	r = husk_mon_send(sock, req, fd);
 	if (r < 0)
 		return husk_error_sys(err, r, "cannot talk to the monitor of %.12s", id);
 	json_t *ans = NULL;

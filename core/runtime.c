@@ -289,6 +289,14 @@ _noreturn_ static void child_main(const struct husk_spec *spec, const struct hus
 	char **env = NULL;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The monitor blocks and ignores signals for its own loop; the container must start
+	 * with the defaults (a shell can't even trap a signal ignored at its start). */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
 	if (read(sync, &c, 1) != 1 || c != 'G')
 		_exit(1); /* the monitor could not map our ids; it reports why */
 	int r = child_setup(spec, io, sync, have_tty_gid, exe, sizeof exe, &env, &err);

@@ -1,6 +1,7 @@
 /* The monitor socket: one request per connection (see core/monitor_proto.h). */
 #include "monitor.h"
 
+#include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/monitor_proto.h"
@@ -16,16 +17,17 @@
 int control_listen(struct monitor *m)
 {
 	_cleanup_free_ char *path = husk_mon_socket_path(&m->store, m->id);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	struct sockaddr_un sa;
+	_cleanup_close_ int dirfd = -1;
+	int r = unix_socket_addr(path, &sa, &dirfd);
+	if (r < 0)
+		return r;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	unlink(path);
 	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);
 	if (r < 0 || listen(fd, 64) < 0) {
 		r = -errno;
