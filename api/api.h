@@ -15,6 +15,7 @@ struct api {
 	struct husk_store store;
 	struct husk_idmap idmap;
 	char *monitor_path;	 /* the husk-monitor binary */
+	char *helper_path;	 /* husk-helper, which does husk-api's work on archives */
 	unsigned idle_timeout;	 /* seconds; 0 = never exit */
 	uid_t owner;
 	bool activated;		 /* started with LISTEN_FDS */
@@ -24,5 +25,6 @@ struct api {
 	atomic_llong last_activity_ms;
 };
 
-/* Finds husk-monitor: $HUSK_MONITOR, else beside husk-api (the build tree), else libexec. */
-char *api_find_monitor(const char *argv0);
+/* Finds a companion program (husk-monitor, husk-helper): $HUSK_MONITOR / $HUSK_HELPER, else
+ * beside husk-api (the build tree, or an install keeping them together), else libexec. */
+char *api_find_tool(const char *name, const char *env);

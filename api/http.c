@@ -8,31 +8,6 @@
 #include <stdarg.h>
 #include <sys/socket.h>
 
-unsigned http_status_for(int code)
-{
-	switch (code) {
-	case -ENOENT:
-		return MHD_HTTP_NOT_FOUND;
-	case -EEXIST:
-	case -EBUSY:
-		return MHD_HTTP_CONFLICT;
-	case -EINVAL:
-	case -ERANGE:
-	case -E2BIG:
-		return MHD_HTTP_BAD_REQUEST;
-	case -EALREADY:
-		return MHD_HTTP_NOT_MODIFIED;
-	case -EACCES:
-		return MHD_HTTP_FORBIDDEN;
-	case -EOPNOTSUPP:
-		return MHD_HTTP_NOT_IMPLEMENTED;
-	case -EAGAIN:
-		return MHD_HTTP_SERVICE_UNAVAILABLE;
-	default:
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
-}
-
 void http_add_common_headers(struct MHD_Response *resp)
 {
 	MHD_add_response_header(resp, "Api-Version", HUSK_API_VERSION);

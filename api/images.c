@@ -1,8 +1,9 @@
 /* /images: list, inspect, tag, delete, import (POST /images/create?fromSrc=-) and load.
  *
- * Import and load run in a worker thread that writes JSON lines into a pipe: the handler waits
- * for the first line, so an error found before anything was said (not a tar, bad changes) is a
- * plain HTTP error, and one found later goes into the 200 stream as Docker's errorDetail. */
+ * Import and load run in husk-helper, a process of their own that writes JSON lines into a
+ * pipe: the handler waits for the first line, so an error found before anything was said (not
+ * a tar, bad changes) is a plain HTTP error, and one found later goes into the 200 stream as
+ * Docker's errorDetail. */
 #include "api.h"
 #include "router.h"
 
@@ -12,9 +13,11 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <strings.h>
+
+extern char **environ;
 
 /* --- API versions --- */
 
@@ -27,70 +30,37 @@ static bool api_before(struct req *r, unsigned minor)
 	return maj < 1 || (maj == 1 && min < minor);
 }
 
-/* --- streamed jobs (import, load) --- */
+/* --- streamed jobs (import, load), done by husk-helper --- */
 
 struct job {
-	atomic_int refs;
-	int rfd, wfd;
-	atomic_bool started; /* a line was written */
-	atomic_bool done;
-	int result;
-	struct husk_error err;
-	struct api *api;
-	int body_fd;
-	bool quiet;
-	char *repo_tag, *message;
-	char **changes;
-	int (*run)(struct job *j);
+	int rfd;
+	pid_t pid;
+	char *head; /* the first line, read before answering */
+	size_t head_len, head_off;
 };
 
-static void job_unref(struct job *j)
-{
-	if (atomic_fetch_sub(&j->refs, 1) != 1)
-		return;
-	if (j->rfd >= 0)
-		close(j->rfd);
-	if (j->wfd >= 0)
-		close(j->wfd);
-	if (j->body_fd >= 0)
-		close(j->body_fd);
-	free(j->repo_tag);
-	free(j->message);
-	strv_free(j->changes);
-	free(j);
-}
-
-/* The progress callback: one compact JSON object per line. */
-static void job_emit(void *cls, json_t *msg)
+static void job_release(void *cls)
 {
 	struct job *j = cls;
-	_cleanup_free_ char *s = json_compact(msg);
-	_cleanup_free_ char *line = xasprintf("%s\n", s);
-	atomic_store(&j->started, true);
-	/* A client that went away makes this EPIPE; the job still finishes. */
-	(void)write_all(j->wfd, line, strlen(line));
-}
-
-static void *job_thread(void *arg)
-{
-	struct job *j = arg;
-	j->result = j->run(j);
-	if (j->result < 0 && atomic_load(&j->started)) {
-		json_t *e = json_pack("{s:{s:s}, s:s}", "errorDetail", "message", j->err.message,
-				      "error", j->err.message);
-		job_emit(j, e);
-		json_decref(e);
-	}
-	atomic_store(&j->done, true);
-	close(j->wfd);
-	j->wfd = -1;
-	job_unref(j);
-	return NULL;
+	if (j->rfd >= 0)
+		close(j->rfd);
+	/* The helper finishes its work even when the client left: reap it. */
+	if (j->pid > 0)
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	free(j->head);
+	free(j);
 }
 
 static ssize_t job_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct job *j = cls;
+	if (j->head_off < j->head_len) {
+		size_t n = j->head_len - j->head_off < max ? j->head_len - j->head_off : max;
+		memcpy(buf, j->head + j->head_off, n);
+		j->head_off += n;
+		return (ssize_t)n;
+	}
 	ssize_t n;
 	do
 		n = read(j->rfd, buf, max);
@@ -100,49 +70,76 @@ static ssize_t job_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
 }
 
-static void job_release(void *cls)
+/* Reads up to the first newline (or EOF). */
+static void read_head(struct job *j)
 {
-	job_unref(cls);
+	size_t cap = 4096;
+	j->head = xmalloc(cap);
+	for (;;) {
+		if (j->head_len == cap)
+			j->head = xrealloc(j->head, cap *= 2);
+		ssize_t n = read(j->rfd, j->head + j->head_len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		j->head_len++;
+		if (j->head[j->head_len - 1] == '\n' || j->head_len > (1u << 20))
+			break;
+	}
 }
 
-static struct job *job_new(struct req *r, int (*run)(struct job *j))
+/* Runs husk-helper on the request body and answers: an HTTP error when it failed before
+ * saying anything, else the stream of its lines (a later failure is in the stream, as Docker
+ * sends it). */
+static enum MHD_Result job_run(struct req *r, char **argv)
 {
-	struct job *j = xcalloc(1, sizeof *j);
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		free(j);
-		return NULL;
-	}
-	atomic_init(&j->refs, 1);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return reply_errorf(r, -EIO, "pipe: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, r->upload_fd, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	struct job *j = xcalloc(1, sizeof *j);
 	j->rfd = p[0];
-	j->wfd = p[1];
-	j->api = r->api;
-	j->body_fd = dup(r->upload_fd);
-	j->run = run;
-	return j;
-}
-
-/* Runs the job and answers: an HTTP error when it failed before saying anything, else the
- * stream of its lines. */
-static enum MHD_Result job_start(struct req *r, struct job *j)
-{
-	pthread_t t;
-	atomic_fetch_add(&j->refs, 1);
-	if (pthread_create(&t, NULL, job_thread, j) != 0) {
-		atomic_fetch_sub(&j->refs, 1);
-		job_unref(j);
-		return reply_errorf(r, -EIO, "cannot start a thread");
+	int e = posix_spawn(&j->pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (e != 0) {
+		j->pid = 0;
+		job_release(j);
+		return reply_errorf(r, -EIO, "cannot run %s: %s", argv[0], strerror(e));
 	}
-	pthread_detach(t);
-	struct pollfd p = {.fd = j->rfd, .events = POLLIN};
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
-		;
-	if (!atomic_load(&j->started) && atomic_load(&j->done) && j->result < 0) {
-		enum MHD_Result ret = reply_error(r, &j->err);
-		job_unref(j);
+	read_head(j);
+	json_t *first = json_loadb(j->head, j->head_len, JSON_DISABLE_EOF_CHECK, NULL);
+	json_t *detail = jobj(first, "errorDetail");
+	if (detail || !j->head_len) {
+		unsigned status = detail ? (unsigned)jint(detail, "code", 500) : 500;
+		const char *msg = detail ? str_or(jstr(detail, "message"), "failed")
+					 : "husk-helper ended without an answer";
+		json_t *body = json_pack("{s:s}", "message", msg);
+		if (status < 400 || status > 599)
+			status = 500;
+		json_decref(first);
+		enum MHD_Result ret = reply_json(r, status, body);
+		job_release(j);
 		return ret;
 	}
+	json_decref(first);
 	return reply_stream(r, MHD_HTTP_OK, "application/json", job_read, j, job_release);
+}
+
+/* The helper's command line: husk-helper CMD --data-dir D --run-dir R, then the extras. */
+static char **helper_argv(struct req *r, const char *cmd)
+{
+	char **v = strv_push(NULL, r->api->helper_path);
+	v = strv_push(v, cmd);
+	v = strv_push(v, "--data-dir");
+	v = strv_push(v, r->api->store.data);
+	v = strv_push(v, "--run-dir");
+	v = strv_push(v, r->api->store.run);
+	return v;
 }
 
 /* Both take a tarball body; an empty one is a client mistake worth saying plainly. */
@@ -156,12 +153,6 @@ static bool need_body(struct req *r, const char *what)
 
 /* --- POST /images/load --- */
 
-static int run_load(struct job *j)
-{
-	return husk_image_load(&j->api->store, &j->api->idmap, j->body_fd, j->quiet, job_emit, j,
-			       &j->err);
-}
-
 enum MHD_Result h_images_load(struct req *r)
 {
 	struct husk_error err = {0};
@@ -170,58 +161,58 @@ enum MHD_Result h_images_load(struct req *r)
 		return reply_error(r, &err);
 	if (!need_body(r, "load"))
 		return MHD_YES;
-	struct job *j = job_new(r, run_load);
-	if (!j)
-		return reply_errorf(r, -EIO, "pipe: %s", strerror(errno));
-	j->quiet = quiet;
-	return job_start(r, j);
+	_cleanup_strv_ char **argv = helper_argv(r, "load");
+	if (quiet)
+		argv = strv_push(argv, "--quiet");
+	return job_run(r, argv);
 }
 
 /* --- POST /images/create --- */
 
-static int run_import(struct job *j)
+/* A URL to fetch: husk fetches nothing from the network. The error comes after the 200, in
+ * the stream, where Docker reports a failed download. */
+static ssize_t url_error(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	char id[72];
-	int r = husk_image_import(&j->api->store, &j->api->idmap, j->body_fd, j->repo_tag,
-				  j->changes, j->message, id, &j->err);
-	if (r == 0) {
-		json_t *msg = json_pack("{s:s}", "status", id);
-		job_emit(j, msg);
-		json_decref(msg);
-	}
-	return r;
-}
-
-static int run_url_import(struct job *j)
-{
-	return husk_error_set(&j->err, -EOPNOTSUPP,
-			      "importing from a URL is not supported by husk (it fetches nothing "
-			      "from the network): download %s and run docker import FILE",
-			      j->message);
+	char **msg = cls;
+	if (!*msg)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	int n = snprintf(buf, max, "%s\n", *msg);
+	free(*msg);
+	*msg = NULL;
+	return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
 }
 
 static enum MHD_Result import_image(struct req *r, const char *src)
 {
-	const char *repo = query(r, "repo"), *tag = query(r, "tag");
-	struct job *j = job_new(r, streq(src, "-") ? run_import : run_url_import);
-	if (!j)
-		return reply_errorf(r, -EIO, "pipe: %s", strerror(errno));
 	if (!streq(src, "-")) {
-		/* A failed download is reported in the stream, after the 200. */
-		j->message = xstrdup(src);
-		atomic_store(&j->started, true);
-		return job_start(r, j);
+		_cleanup_free_ char *text = xasprintf(
+		    "importing from a URL is not supported by husk (it fetches nothing from the "
+		    "network): download %s and run docker import FILE",
+		    src);
+		json_t *e = json_pack("{s:{s:s}, s:s}", "errorDetail", "message", text, "error", text);
+		char **msg = xcalloc(1, sizeof(char *));
+		*msg = json_compact(e);
+		json_decref(e);
+		return reply_stream(r, MHD_HTTP_OK, "application/json", url_error, msg, free);
 	}
-	if (!str_empty(repo))
-		j->repo_tag = str_empty(tag) ? xstrdup(repo) : xasprintf("%s:%s", repo, tag);
-	j->changes = query_all(r, "changes");
-	const char *msg = query(r, "message");
-	j->message = xasprintf("%s", str_empty(msg) ? "Imported from -" : msg);
-	if (!need_body(r, "import")) {
-		job_unref(j);
+	if (!need_body(r, "import"))
 		return MHD_YES;
+	const char *repo = query(r, "repo"), *tag = query(r, "tag");
+	const char *msg = query(r, "message");
+	_cleanup_strv_ char **argv = helper_argv(r, "import");
+	if (!str_empty(repo)) {
+		_cleanup_free_ char *rt = str_empty(tag) ? xstrdup(repo) : xasprintf("%s:%s", repo, tag);
+		argv = strv_push(argv, "--repo");
+		argv = strv_push(argv, rt);
 	}
-	return job_start(r, j);
+	argv = strv_push(argv, "--message");
+	argv = strv_push(argv, str_empty(msg) ? "Imported from -" : msg);
+	_cleanup_strv_ char **changes = query_all(r, "changes");
+	for (size_t i = 0; changes[i]; i++) {
+		argv = strv_push(argv, "--change");
+		argv = strv_push(argv, changes[i]);
+	}
+	return job_run(r, argv);
 }
 
 /* Pulling needs a registry client husk does not have yet. The answer is an HTTP error before

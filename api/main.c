@@ -29,13 +29,11 @@ static void usage(FILE *f)
 	      f);
 }
 
-char *api_find_monitor(const char *argv0)
+char *api_find_tool(const char *name, const char *env_name)
 {
-	const char *env = getenv("HUSK_MONITOR");
+	const char *env = getenv(env_name);
 	if (!str_empty(env))
 		return xstrdup(env);
-	/* Beside ourselves: the build tree (api/husk-api and monitor/husk-monitor) or an install
-	 * that keeps both in one directory. */
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n > 0) {
@@ -43,16 +41,16 @@ char *api_find_monitor(const char *argv0)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			_cleanup_free_ char *side = xasprintf("%s/husk-monitor", self);
+			_cleanup_free_ char *side = xasprintf("%s/%s", self, name);
 			if (access(side, X_OK) == 0)
 				return TAKE_PTR(side);
-			_cleanup_free_ char *build = xasprintf("%s/../monitor/husk-monitor", self);
+			/* The build tree: build/api/husk-api, build/monitor/husk-monitor. */
+			_cleanup_free_ char *build = xasprintf("%s/../monitor/%s", self, name);
 			if (access(build, X_OK) == 0)
 				return realpath(build, NULL);
 		}
 	}
-	(void)argv0;
-	return xstrdup(HUSK_LIBEXECDIR "/husk-monitor");
+	return xasprintf(HUSK_LIBEXECDIR "/%s", name);
 }
 
 static int listen_unix(const char *path)
@@ -184,7 +182,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	husk_idmap_load(&api.idmap);
-	api.monitor_path = api_find_monitor(argv[0]);
+	api.monitor_path = api_find_tool("husk-monitor", "HUSK_MONITOR");
+	api.helper_path = api_find_tool("husk-helper", "HUSK_HELPER");
 
 	int listen_fd = -1;
 	_cleanup_free_ char *listen_path = NULL; /* ours to remove at exit */

@@ -34,27 +34,16 @@ char *image_blob_path(const struct husk_store *s, const char *digest)
 	return husk_store_data_path(s, "images/blobs/sha256/%s", husk_digest_hex(digest));
 }
 
-static char *blob_dir(const struct husk_store *s)
+char *image_blob_dir(const struct husk_store *s)
 {
 	char *dir = husk_store_data_path(s, "images/blobs/sha256");
 	mkdir_p(dir, 0700);
 	return dir;
 }
 
-int image_blob_write(const struct husk_store *s, const void *data, size_t len,
-		     char digest[HUSK_DIGEST_SIZE])
-{
-	husk_sha256_buf(data, len, digest);
-	_cleanup_free_ char *dir = blob_dir(s);
-	_cleanup_free_ char *path = image_blob_path(s, digest);
-	if (path_exists(path))
-		return 0;
-	return write_file_atomic(path, data, len, 0600, false);
-}
-
 int image_blob_link(const struct husk_store *s, const char *path, const char *digest)
 {
-	_cleanup_free_ char *dir = blob_dir(s);
+	_cleanup_free_ char *dir = image_blob_dir(s);
 	_cleanup_free_ char *blob = image_blob_path(s, digest);
 	if (link(path, blob) < 0 && errno != EEXIST)
 		return -errno;
@@ -137,115 +126,6 @@ int image_meta_save(const struct husk_store *s, const char *id, const json_t *me
 	return json_store_path(p, meta, true);
 }
 
-int image_config_chain(const json_t *config, char ***chain_ids, char ***diff_ids)
-{
-	json_t *diffs = jpath(config, "rootfs.diff_ids"), *d;
-	size_t i;
-	if (!json_is_array(diffs) && diffs && !json_is_null(diffs))
-		return -EINVAL;
-	char **chain = xcalloc(1, sizeof(char *)), **diff = xcalloc(1, sizeof(char *));
-	const char *parent = NULL;
-	json_array_foreach(diffs, i, d)
-	{
-		const char *s = json_string_value(d);
-		char c[HUSK_DIGEST_SIZE];
-		if (!s || !husk_digest_valid(s)) {
-			strv_free(chain);
-			strv_free(diff);
-			return -EINVAL;
-		}
-		husk_chain_id(parent, s, c);
-		chain = strv_push(chain, c);
-		diff = strv_push(diff, s);
-		parent = chain[i];
-	}
-	*chain_ids = chain;
-	if (diff_ids)
-		*diff_ids = diff;
-	else
-		strv_free(diff);
-	return 0;
-}
-
-static int check_layers(const struct husk_store *s, const char *id, struct husk_error *err)
-{
-	_cleanup_free_ char *p = image_blob_path(s, id);
-	json_t *config = json_load_path(p, IMAGE_CONFIG_MAX, err);
-	if (!config)
-		return err ? err->code : -EIO;
-	_cleanup_strv_ char **chain = NULL;
-	int r = image_config_chain(config, &chain, NULL);
-	json_decref(config);
-	if (r < 0)
-		return husk_error_set(err, -EINVAL, "image config %s: invalid rootfs.diff_ids", id);
-	for (size_t i = 0; chain[i]; i++) {
-		struct husk_layer l;
-		if (husk_layer_read(s, chain[i], &l) < 0)
-			return husk_error_set(err, -EAGAIN,
-					      "layer %s was removed while the image was being "
-					      "added; try again",
-					      chain[i]);
-	}
-	return 0;
-}
-
-static int sync_data(const struct husk_store *s)
-{
-	_cleanup_close_ int fd = open(s->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) < 0)
-		return -errno;
-	return 0;
-}
-
-static int commit_locked(const struct husk_store *s, const char *id, const char *manifest,
-			 char *const *tags, bool tagged, image_retag_fn retag, void *cls,
-			 struct husk_error *err)
-{
-	int r = check_layers(s, id, err);
-	if (r < 0)
-		return r;
-	json_t *meta = image_meta_load(s, id);
-	if (!meta)
-		meta = json_object();
-	if (manifest)
-		json_object_set_new(meta, "Manifest", json_string(manifest));
-	if (tagged)
-		json_object_set_new(meta, "LastTagTime", json_integer(now_ns()));
-	r = image_meta_save(s, id, meta);
-	json_decref(meta);
-	if (r < 0)
-		return husk_error_sys(err, r, "write the image record");
-	if (!tags || !tags[0])
-		return 0;
-	json_t *idx = image_index_load(s);
-	if (!idx)
-		return husk_error_set(err, -EIO, "images/repositories.json is corrupt");
-	for (size_t i = 0; tags[i]; i++) {
-		const char *old = jstr(idx, tags[i]);
-		if (old && !streq(old, id) && retag)
-			retag(cls, tags[i], old);
-		json_object_set_new(idx, tags[i], json_string(id));
-	}
-	r = image_index_save(s, idx);
-	json_decref(idx);
-	return r < 0 ? husk_error_sys(err, r, "write images/repositories.json") : 0;
-}
-
-int image_commit(const struct husk_store *s, const char *id, const char *manifest_digest,
-		 char *const *tags, bool tagged, image_retag_fn retag, void *cls,
-		 struct husk_error *err)
-{
-	/* Blobs and layers were written without fsync each: one syncfs makes them durable
-	 * before the record that points to them. */
-	int r = sync_data(s);
-	if (r < 0)
-		return husk_error_sys(err, r, "syncfs %s", s->data);
-	_cleanup_store_lock_ int lock = husk_store_lock(s);
-	if (lock < 0)
-		return husk_error_sys(err, lock, "lock the store");
-	return commit_locked(s, id, manifest_digest, tags, tagged, retag, cls, err);
-}
-
 /* --- lookup --- */
 
 void husk_image_free(struct husk_image *img)
@@ -283,13 +163,15 @@ static void fill_refs(struct husk_image *img, const json_t *idx)
 	qsort(img->repo_digests, strv_length(img->repo_digests), sizeof(char *), cmp_str);
 }
 
-static void fill_layers(const struct husk_store *s, struct husk_image *img)
+static void fill_layers(const struct husk_store *s, struct husk_image *img, const json_t *meta)
 {
 	_cleanup_strv_ char **chain = NULL;
 	img->layers = xcalloc(1, sizeof(char *));
-	if (image_config_chain(img->config, &chain, NULL) < 0)
+	if (json_to_strv(jarr(meta, "Layers"), &chain) < 0)
 		return;
 	for (size_t i = 0; chain[i]; i++) {
+		if (!husk_digest_valid(chain[i]))
+			continue;
 		struct husk_layer l;
 		img->layers = strv_push(img->layers, husk_digest_hex(chain[i]));
 		if (husk_layer_read(s, chain[i], &l) == 0)
@@ -315,9 +197,9 @@ static int image_open(const struct husk_store *s, const char *id, const json_t *
 	snprintf(img->id, sizeof img->id, "%s", id);
 	img->config = config;
 	img->last_tag_ns = jint(meta, "LastTagTime", 0);
-	json_decref(meta);
 	fill_refs(img, idx);
-	fill_layers(s, img);
+	fill_layers(s, img, meta);
+	json_decref(meta);
 	const char *created = jstr(config, "created");
 	if (!created || parse_time_ns(created, &img->created_ns) < 0)
 		img->created_ns = 0;
@@ -486,6 +368,35 @@ int image_tag_reference(const char *repo, const char *tag, char **familiar, stru
 	return 0;
 }
 
+int image_tag_locked(const struct husk_store *s, const char *id, char *const *tags, bool tagged,
+		     image_retag_fn retag, void *cls, struct husk_error *err)
+{
+	if (tagged) {
+		json_t *meta = image_meta_load(s, id);
+		if (!meta)
+			return husk_error_set(err, -ENOENT, "No such image: %s", id);
+		json_object_set_new(meta, "LastTagTime", json_integer(now_ns()));
+		int r = image_meta_save(s, id, meta);
+		json_decref(meta);
+		if (r < 0)
+			return husk_error_sys(err, r, "write the image record");
+	}
+	if (!tags || !tags[0])
+		return 0;
+	json_t *idx = image_index_load(s);
+	if (!idx)
+		return husk_error_set(err, -EIO, "images/repositories.json is corrupt");
+	for (size_t i = 0; tags[i]; i++) {
+		const char *old = jstr(idx, tags[i]);
+		if (old && !streq(old, id) && retag)
+			retag(cls, tags[i], old);
+		json_object_set_new(idx, tags[i], json_string(id));
+	}
+	int r = image_index_save(s, idx);
+	json_decref(idx);
+	return r < 0 ? husk_error_sys(err, r, "write images/repositories.json") : 0;
+}
+
 int husk_image_tag(const struct husk_store *s, const char *src, const char *repo, const char *tag,
 		   struct husk_error *err)
 {
@@ -501,7 +412,7 @@ int husk_image_tag(const struct husk_store *s, const char *src, const char *repo
 	if (lock < 0)
 		return husk_error_sys(err, lock, "lock the store");
 	char *tags[] = {familiar, NULL};
-	return commit_locked(s, img->id, NULL, tags, true, NULL, NULL, err);
+	return image_tag_locked(s, img->id, tags, true, NULL, NULL, err);
 }
 
 /* --- users --- */

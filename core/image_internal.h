@@ -10,6 +10,8 @@
 
 /* images/blobs/sha256/<hex> */
 char *image_blob_path(const struct husk_store *s, const char *digest);
+/* images/blobs/sha256, created if missing. */
+char *image_blob_dir(const struct husk_store *s);
 /* Stores data as a blob (write-temp + rename; synced by image_commit). */
 int image_blob_write(const struct husk_store *s, const void *data, size_t len,
 		     char digest[HUSK_DIGEST_SIZE]);
@@ -41,6 +43,9 @@ typedef void (*image_retag_fn)(void *cls, const char *tag, const char *old_id);
 /* Makes image id exist: its config and manifest blobs and all its layers are in place (this is
  * checked under the lock: a concurrent rmi may have removed a shared layer, -EAGAIN then).
  * tags are parsed references ("busybox:1"); tagged marks it as tagged now (LastTagTime). */
+/* Records LastTagTime (when tagged) and points tags at id in the index; store lock held. */
+int image_tag_locked(const struct husk_store *s, const char *id, char *const *tags, bool tagged,
+		     image_retag_fn retag, void *cls, struct husk_error *err);
 int image_commit(const struct husk_store *s, const char *id, const char *manifest_digest,
 		 char *const *tags, bool tagged, image_retag_fn retag, void *cls,
 		 struct husk_error *err);

@@ -315,9 +315,12 @@ static int remove_by_id(struct removal *rm, bool force, char *const *chain)
 
 static int remove_locked(struct removal *rm, const char *ref, bool force, struct husk_image *img)
 {
-	_cleanup_strv_ char **chain = NULL;
-	if (image_config_chain(img->config, &chain, NULL) < 0)
-		return husk_error_set(rm->err, -EIO, "image %s: invalid rootfs.diff_ids", img->id);
+	/* The layers, as chain ids ("sha256:..."), as the record lists them. */
+	_cleanup_strv_ char **chain = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; img->layers[i]; i++) {
+		_cleanup_free_ char *c = xasprintf("sha256:%s", img->layers[i]);
+		chain = strv_push(chain, c);
+	}
 	json_t *before = json_deep_copy(rm->idx);
 	int r = is_id_prefix(img->id, ref) ? remove_by_id(rm, force, chain)
 					   : remove_by_name(rm, ref, force, chain);
