@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <time.h>
@@ -113,7 +114,8 @@ bool strv_contains(char *const *v, const char *s)
 int parse_int64(const char *s, int64_t *out)
 {
 	char *end;
-	if (str_empty(s))
+	/* strtoll skips leading white space; Go's ParseInt does not. */
+	if (str_empty(s) || !(isdigit((unsigned char)s[0]) || s[0] == '+' || s[0] == '-'))
 		return -EINVAL;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);

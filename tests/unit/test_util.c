@@ -42,6 +42,10 @@ static void test_parse_int64(void)
 	check_int64("1e3", -EINVAL, SENTINEL);
 	check_int64("1.0", -EINVAL, SENTINEL);
 	check_int64("1 ", -EINVAL, SENTINEL);
+	/* Go rejects white space on either side */
+	check_int64(" 1", -EINVAL, SENTINEL);
+	check_int64("\t1", -EINVAL, SENTINEL);
+	check_int64("\n-1", -EINVAL, SENTINEL);
 	check_int64(" ", -EINVAL, SENTINEL);
 }
 
