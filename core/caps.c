@@ -25,10 +25,14 @@ int husk_cap_from_name(const char *name)
 {
 	char buf[64];
 	size_t i = 0;
-	if (!str_startswith(name, "CAP_") && !str_startswith(name, "cap_"))
+	if (strncasecmp(name, "CAP_", 4) != 0)
 		i = (size_t)snprintf(buf, sizeof buf, "cap_");
-	for (const char *p = name; *p && i < sizeof buf - 1; p++)
+	for (const char *p = name; *p; p++) {
+		/* libcap's parser stops at blanks: "NET_ADMIN " would pass for NET_ADMIN. */
+		if (i == sizeof buf - 1 || !(isalnum((unsigned char)*p) || *p == '_'))
+			return -EINVAL;
 		buf[i++] = (char)tolower((unsigned char)*p);
+	}
 	buf[i] = 0;
 	cap_value_t v;
 	if (cap_from_name(buf, &v) < 0 || (int)v > last_cap())
@@ -39,12 +43,17 @@ int husk_cap_from_name(const char *name)
 const char *husk_cap_name(int cap)
 {
 	static char names[64][40];
-	if (cap < 0 || cap > 63)
+	/* libcap names a capability it does not know by its number: that is no name. */
+	if (cap < 0 || cap > last_cap())
 		return NULL;
 	if (!names[cap][0]) {
 		char *n = cap_to_name((cap_value_t)cap);
 		if (!n)
 			return NULL;
+		if (!str_startswith(n, "cap_")) {
+			cap_free(n);
+			return NULL;
+		}
 		size_t k = 0;
 		k = (size_t)snprintf(names[cap], sizeof names[cap], "%s", n);
 		for (size_t i = 0; i < k; i++)
@@ -95,7 +104,7 @@ int husk_caps_bound(uint64_t caps, struct husk_error *err)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return husk_error_sys(err, -errno, "drop capability %s from the bounding set",
-					      husk_cap_name(c));
+					      str_or(husk_cap_name(c), "?"));
 	}
 	return 0;
 }
