@@ -68,32 +68,50 @@ static bool is_all(const char *s)
 	return strcasecmp(s, "ALL") == 0 || strcasecmp(s, "CAP_ALL") == 0;
 }
 
+/* The mask of names; *all when "ALL" is among them. Docker's message for an unknown name. */
+static int caps_mask(char *const *names, uint64_t *mask, bool *all, struct husk_error *err)
+{
+	*mask = 0;
+	*all = false;
+	for (size_t i = 0; names && names[i]; i++) {
+		if (is_all(names[i])) {
+			*all = true;
+			continue;
+		}
+		int c = husk_cap_from_name(names[i]);
+		if (c < 0) {
+			char up[64];
+			size_t n = 0;
+			for (; names[i][n] && n < sizeof up - 1; n++)
+				up[n] = (char)toupper((unsigned char)names[i][n]);
+			up[n] = 0;
+			return husk_error_set(err, -EINVAL, "unknown capability: \"%s%s\"",
+					      str_startswith(up, "CAP_") ? "" : "CAP_", up);
+		}
+		*mask |= 1ULL << c;
+	}
+	return 0;
+}
+
 int husk_caps_adjust(uint64_t base, char *const *add, char *const *drop, uint64_t *out,
 		     struct husk_error *err)
 {
-	uint64_t caps = base;
-	for (size_t i = 0; drop && drop[i]; i++) {
-		if (is_all(drop[i])) {
-			caps = 0;
-			continue;
-		}
-		int c = husk_cap_from_name(drop[i]);
-		if (c < 0)
-			return husk_error_set(err, -EINVAL, "unknown capability drop: \"%s\"",
-					      drop[i]);
-		caps &= ~(1ULL << c);
-	}
-	for (size_t i = 0; add && add[i]; i++) {
-		if (is_all(add[i])) {
-			caps = husk_caps_all();
-			continue;
-		}
-		int c = husk_cap_from_name(add[i]);
-		if (c < 0)
-			return husk_error_set(err, -EINVAL, "unknown capability: \"%s\"", add[i]);
-		caps |= 1ULL << c;
-	}
-	*out = caps;
+	uint64_t add_mask, drop_mask;
+	bool add_all, drop_all;
+	int r = caps_mask(drop, &drop_mask, &drop_all, err);
+	if (r < 0)
+		return r;
+	r = caps_mask(add, &add_mask, &add_all, err);
+	if (r < 0)
+		return r;
+	/* moby's TweakCapabilities: ALL added wins over ALL dropped and keeps out only the
+	 * named drops; ALL dropped leaves only what is added. */
+	if (add_all)
+		*out = husk_caps_all() & ~drop_mask;
+	else if (drop_all)
+		*out = add_mask;
+	else
+		*out = (base & ~drop_mask) | add_mask;
 	return 0;
 }
 
