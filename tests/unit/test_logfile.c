@@ -256,6 +256,8 @@ static void test_tail(void)
 	check_tail(path, 4, "one|t|w|o|three|four");
 	check_tail(path, 5, "one|t|w|o|three|four");
 	check_tail(path, 1000000, "one|t|w|o|three|four");
+	check_tail(path, INT64_C(1) << 40, "one|t|w|o|three|four");
+	check_tail(path, INT64_MAX, "one|t|w|o|three|four");
 
 	/* a half-written entry at the end is not a line yet; once complete, it is read */
 	append(path, TS0 " stdout F fi");
