@@ -178,13 +178,37 @@ static void test_parse_bind(void)
 	check_bind_fails("/a:/b:ro:x:y", -EINVAL, "invalid volume specification: '/a:/b:ro:x:y'");
 	check_bind_fails(":/b", -EINVAL, "invalid volume specification: ':/b'");
 	check_bind_fails("::", -EINVAL, "invalid volume specification: '::'");
+	/* an empty part is a part: no colons fold together (Docker checks the mode first) */
+	check_bind_fails("/a::/b", -EINVAL, "invalid mode: /b");
+	check_bind_fails("/a:", -EINVAL, "invalid volume specification: '/a:'");
+	check_bind_fails("/a::", -EINVAL, BAD_TARGET("/a::", "field Target must not be empty"));
+	/* a destination with a mode is a volume, not a bind */
+	check_bind_fails("/a:rw", -EINVAL, "invalid volume specification: '/a:rw'");
+	check_bind_fails("/a:ro,Z", -EINVAL, "invalid volume specification: '/a:ro,Z'");
 	check_bind_fails("/a:b", -EINVAL, NOT_ABS("/a:b", "b"));
 	check_bind_fails("/a:./b", -EINVAL, NOT_ABS("/a:./b", "./b"));
 	check_bind_fails("/a:/b/../c", -EINVAL, NOT_ABS("/a:/b/../c", "/b/../c"));
 	check_bind_fails("/a:/..", -EINVAL, NOT_ABS("/a:/..", "/.."));
 	check_bind_fails("/a:/b/..", -EINVAL, NOT_ABS("/a:/b/..", "/b/.."));
+	static const char *const roots[] = {"/a:/", "/a://", "/a:/.", "/a:/./", "/a:/././/"};
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+		_cleanup_free_ char *want = xasprintf(
+		    "invalid volume specification: '%s': invalid mount config for type \"bind\": "
+		    "invalid specification: destination can't be '/'",
+		    roots[i]);
+		check_bind_fails(roots[i], -EINVAL, want);
+	}
 	check_bind("/a:/.x", "/a", "/.x", false, true);
 	check_bind("/a:/x/.", "/a", "/x/.", false, true);
+	/* Docker's modes: known words, at most one of each kind */
+	check_bind_fails("/a:/b:ro,rw", -EINVAL, "invalid mode: ro,rw");
+	check_bind_fails("/a:/b:ro,ro", -EINVAL, "invalid mode: ro,ro");
+	check_bind_fails("/a:/b:z,Z", -EINVAL, "invalid mode: z,Z");
+	check_bind_fails("/a:/b:private,rshared", -EINVAL, "invalid mode: private,rshared");
+	check_bind_fails("/a:/b:cached,delegated", -EINVAL, "invalid mode: cached,delegated");
+	check_bind_fails("/a:/b:bind,rbind", -EINVAL, "invalid mode: bind,rbind");
+	check_bind_fails("/a:/b:ro,", -EINVAL, "invalid mode: ro,");
+	check_bind_fails("/a:/b:,", -EINVAL, "invalid mode: ,");
 	check_bind_fails("/a:/b:nocopy", -EINVAL, "invalid mode: nocopy");
 	check_bind("/a:/b:ro,Z,rslave,delegated,rbind", "/a", "/b", true, true);
 	check_bind_fails("/a:/b:rx", -EINVAL, "invalid mode: rx");
