@@ -109,6 +109,15 @@ static void test_merge_healthcheck(void)
 		    "'StartPeriod':3,'StartInterval':4,'Retries':5},'Entrypoint':null}");
 	check_merge("{'Healthcheck':{'Test':['NONE']}}", "{}",
 		    "{'Healthcheck':{'Test':['NONE']},'Entrypoint':null}");
+	/* field by field: what the user left empty or zero comes from the image */
+	check_merge("{'Healthcheck':{'Interval':50,'Retries':0}}", img,
+		    "{'Healthcheck':{'Test':['CMD','true'],'Interval':50,'Timeout':2,"
+		    "'StartPeriod':3,'StartInterval':4,'Retries':5},'Entrypoint':null}");
+	check_merge("{'Healthcheck':{'Test':['NONE'],'Timeout':7}}", img,
+		    "{'Healthcheck':{'Test':['NONE'],'Interval':1,'Timeout':7,"
+		    "'StartPeriod':3,'StartInterval':4,'Retries':5},'Entrypoint':null}");
+	check_merge("{'Healthcheck':{'Test':[]}}", "{'Healthcheck':{'Test':['CMD','x']}}",
+		    "{'Healthcheck':{'Test':['CMD','x']},'Entrypoint':null}");
 	check_merge("{'Healthcheck':{'Retries':2}}", "{'Healthcheck':{}}",
 		    "{'Healthcheck':{'Retries':2},'Entrypoint':null}");
 }
