@@ -292,13 +292,24 @@ static void test_load_recorded_exit(void)
 	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
 	CHECK_EQ(got.status, HUSK_CREATED);
 	CHECK_STREQ(got.error, "");
-	char boot[40];
-	husk_boot_id(boot);
+	/* exited, its --rm removal cut short by the monitor's end: the exit stands */
 	husk_state_init(&st);
 	st.status = HUSK_EXITED;
 	st.exit_code = 3;
+	st.exit_count = 1;
 	st.removing = true;
+	st.monitor_pid = NO_PID;
+	st.finished_ns = 77;
+	char boot[40];
+	husk_boot_id(boot);
 	snprintf(st.boot_id, sizeof st.boot_id, "%s", boot);
+	put(&st, true, true);
+	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
+	CHECK_EQ(got.status, HUSK_EXITED);
+	CHECK_EQ(got.exit_code, 3);
+	CHECK_EQ(got.finished_ns, 77);
+	CHECK_STREQ(got.error, "");
+	CHECK(!got.removing);
 	/* removing with the monitor alive: as recorded */
 	st.monitor_pid = getpid();
 	st.monitor_start = husk_pid_start_time(getpid());
