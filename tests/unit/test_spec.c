@@ -105,7 +105,6 @@ static void test_env_finish_set(void)
 	e = vec("HOME=/mine|A=1");
 	check_strv(husk_env_finish(e, "/root"), "HOME=/mine|A=1");
 	check_strv(husk_env_finish(NULL, "/h"), "HOME=/h");
-	e = NULL;
 
 	char **v = husk_env_set(NULL, "A=1");
 	v = husk_env_set(v, "B=2");
