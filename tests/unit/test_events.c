@@ -24,6 +24,15 @@ static json_t *next(struct husk_events_reader *r)
 	return k == 1 ? e : NULL;
 }
 
+/* The next event must have value at key. */
+static void check_next(struct husk_events_reader *r, const char *key, const char *value)
+{
+	json_t *e = next(r);
+	if (e)
+		CHECK_STREQ(jstr(e, key), value);
+	json_decref(e);
+}
+
 static void check_end(struct husk_events_reader *r)
 {
 	json_t *e = NULL;
@@ -113,31 +122,17 @@ static void test_emit_read(void)
 	check_end(&r);
 	/* following: what comes later is read */
 	husk_event_emit(&store, "container", "start", ID, NULL);
-	e = next(&r);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Action"), "start");
-		CHECK_STREQ(jstr(e, "from"), "");
-		json_decref(e);
-	}
+	check_next(&r, "Action", "start");
 	check_end(&r);
 	/* malformed lines are skipped; a line without its newline yet is read once complete */
 	append("events.log",
 	       "not json\n[1,2]\n\n{\"Type\":\"x\",\"Action\":\"a\"}\n{\"Type\":\"y\"");
-	e = next(&r);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Type"), "x");
-		json_decref(e);
-	}
+	check_next(&r, "Type", "x");
 	check_end(&r);
 	append("events.log", ",\"Action\":\"b\"}");
 	check_end(&r);
 	append("events.log", "\n");
-	e = next(&r);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Type"), "y");
-		CHECK_STREQ(jstr(e, "Action"), "b");
-		json_decref(e);
-	}
+	check_next(&r, "Action", "b");
 	check_end(&r);
 	husk_events_close(&r);
 	CHECK(r.f == NULL && r.line == NULL);
@@ -219,32 +214,20 @@ static void test_rotation(void)
 	husk_event_emit(&store, "container", "after", ID, NULL);
 	CHECK(path_exists(cur));
 	/* a follower moves on to the new events.log */
-	e = next(&follower);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Action"), "after");
-		json_decref(e);
-	}
+	check_next(&follower, "Action", "after");
 	check_end(&follower);
 
 	/* a new reader reads events.log.1, then events.log */
 	struct husk_events_reader r;
 	CHECK_EQ(husk_events_open(&r, &store), 0);
 	CHECK(r.on_rotated);
-	e = next(&r);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Action"), "first");
-		json_decref(e);
-	}
+	check_next(&r, "Action", "first");
 	CHECK_EQ(count_type(&r, "filler", &last), n);
 	CHECK_STREQ(last, "after");
 	CHECK(!r.on_rotated);
 	check_end(&r);
 	husk_event_emit(&store, "container", "later", ID, NULL);
-	e = next(&r);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Action"), "later");
-		json_decref(e);
-	}
+	check_next(&r, "Action", "later");
 	husk_events_close(&r);
 	husk_events_close(&follower);
 	CHECK_EQ(husk_event_last_exit(&store, ID), -1);
@@ -254,11 +237,7 @@ static void test_rotation(void)
 	husk_event_emit(&store, "container", "die", ID, json_pack("{s:s}", "exitCode", "9"));
 	CHECK(!path_exists(cur));
 	CHECK_EQ(husk_events_open(&r, &store), 0);
-	e = next(&r);
-	if (e) {
-		CHECK_STREQ(jstr(e, "Action"), "after"); /* "first" went with the old file */
-		json_decref(e);
-	}
+	check_next(&r, "Action", "after"); /* "first" went with the old file */
 	husk_events_close(&r);
 	CHECK_EQ(husk_event_last_exit(&store, ID), 9);
 }

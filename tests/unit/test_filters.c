@@ -13,10 +13,7 @@ static void check_parse(const char *arg, const char *want)
 {
 	struct husk_filters f = {0};
 	struct husk_error err = {0};
-	char *a = arg ? xstrdup(arg) : NULL;
-	for (char *c = a; c && *c; c++)
-		if (*c == '\'')
-			*c = '"';
+	char *a = arg ? test_quotes(arg) : NULL;
 	CHECK_EQ(husk_filters_parse(a, allowed, &f, &err), 0);
 	CHECK_JSON(f.map, want);
 	husk_filters_clear(&f);
@@ -28,10 +25,7 @@ static void check_fails(const char *arg, const char *message)
 {
 	struct husk_filters f = {0};
 	struct husk_error err = {0};
-	char *a = xstrdup(arg);
-	for (char *c = a; *c; c++)
-		if (*c == '\'')
-			*c = '"';
+	char *a = test_quotes(arg);
 	CHECK_EQ(husk_filters_parse(a, allowed, &f, &err), -EINVAL);
 	CHECK_EQ(err.code, -EINVAL);
 	if (!str_startswith(err.message, message)) {

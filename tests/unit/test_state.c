@@ -107,25 +107,29 @@ static void test_json_round_trip(void)
 	CHECK_EQ(husk_state_from_json(NULL, &back), -EINVAL);
 }
 
-/* Writes st as the live copy (run dir) and/or the data copy. */
+/* Writes st to the live (run) or the kept (data) state.json, making the directory. */
+static void write_state(bool live, const struct husk_state *st)
+{
+	_cleanup_free_ char *d = live ? husk_store_run_path(&store, "containers/%s", ID)
+				      : husk_store_data_path(&store, "containers/%s", ID);
+	CHECK_OK(mkdir_p(d, 0700));
+	_cleanup_free_ char *p = xasprintf("%s/state.json", d);
+	json_t *j = husk_state_to_json(st);
+	CHECK_EQ(json_store_path(p, j, false), 0);
+	json_decref(j);
+}
+
+/* Only the copies asked for: the live one and/or the kept one. */
 static void put(const struct husk_state *st, bool live, bool keep)
 {
-	json_t *j = husk_state_to_json(st);
 	_cleanup_free_ char *rd = husk_store_run_path(&store, "containers/%s", ID);
 	_cleanup_free_ char *dd = husk_store_data_path(&store, "containers/%s", ID);
-	_cleanup_free_ char *rp = xasprintf("%s/state.json", rd);
-	_cleanup_free_ char *dp = xasprintf("%s/state.json", dd);
 	rm_rf(rd);
 	rm_rf(dd);
-	if (live) {
-		CHECK_OK(mkdir_p(rd, 0700));
-		CHECK_EQ(json_store_path(rp, j, false), 0);
-	}
-	if (keep) {
-		CHECK_OK(mkdir_p(dd, 0700));
-		CHECK_EQ(json_store_path(dp, j, false), 0);
-	}
-	json_decref(j);
+	if (live)
+		write_state(true, st);
+	if (keep)
+		write_state(false, st);
 }
 
 /* A running container whose monitor is pid/start, booted in boot. */
@@ -195,12 +199,7 @@ static void test_load_live_monitor(void)
 	old.status = HUSK_EXITED;
 	old.exit_code = 9;
 	put(&old, false, true);
-	_cleanup_free_ char *rd = husk_store_run_path(&store, "containers/%s", ID);
-	CHECK_OK(mkdir_p(rd, 0700));
-	_cleanup_free_ char *rp = xasprintf("%s/state.json", rd);
-	json_t *j = husk_state_to_json(&st);
-	CHECK_EQ(json_store_path(rp, j, false), 0);
-	json_decref(j);
+	write_state(true, &st);
 	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
 	CHECK_EQ(got.status, HUSK_RUNNING);
 	/* a zombie is not alive */
@@ -270,21 +269,33 @@ static void test_load_reboot(void)
 	waitpid(c, NULL, 0);
 }
 
+/* An exit the monitor recorded (code 3, at 77), the monitor gone since. */
+static void recorded_exit(struct husk_state *st)
+{
+	husk_state_init(st);
+	st->status = HUSK_EXITED;
+	st->exit_code = 3;
+	st->monitor_pid = NO_PID;
+	st->finished_ns = 77;
+}
+
+/* The state loaded must be that exit, as recorded. */
+static void check_recorded_exit(struct husk_state *got)
+{
+	CHECK_EQ(husk_state_load(&store, ID, got), 0);
+	CHECK_EQ(got->status, HUSK_EXITED);
+	CHECK_EQ(got->exit_code, 3);
+	CHECK_EQ(got->finished_ns, 77);
+	CHECK_STREQ(got->error, "");
+}
+
 static void test_load_recorded_exit(void)
 {
 	/* an exit recorded by the monitor is kept as it is */
 	struct husk_state st, got;
-	husk_state_init(&st);
-	st.status = HUSK_EXITED;
-	st.exit_code = 3;
-	st.monitor_pid = NO_PID;
-	st.finished_ns = 77;
+	recorded_exit(&st);
 	put(&st, true, true);
-	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
-	CHECK_EQ(got.status, HUSK_EXITED);
-	CHECK_EQ(got.exit_code, 3);
-	CHECK_EQ(got.finished_ns, 77);
-	CHECK_STREQ(got.error, "");
+	check_recorded_exit(&got);
 	/* created, with a dead monitor pid: still created */
 	husk_state_init(&st);
 	st.monitor_pid = NO_PID;
@@ -293,22 +304,12 @@ static void test_load_recorded_exit(void)
 	CHECK_EQ(got.status, HUSK_CREATED);
 	CHECK_STREQ(got.error, "");
 	/* exited, its --rm removal cut short by the monitor's end: the exit stands */
-	husk_state_init(&st);
-	st.status = HUSK_EXITED;
-	st.exit_code = 3;
+	recorded_exit(&st);
 	st.exit_count = 1;
 	st.removing = true;
-	st.monitor_pid = NO_PID;
-	st.finished_ns = 77;
-	char boot[40];
-	husk_boot_id(boot);
-	snprintf(st.boot_id, sizeof st.boot_id, "%s", boot);
+	husk_boot_id(st.boot_id);
 	put(&st, true, true);
-	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
-	CHECK_EQ(got.status, HUSK_EXITED);
-	CHECK_EQ(got.exit_code, 3);
-	CHECK_EQ(got.finished_ns, 77);
-	CHECK_STREQ(got.error, "");
+	check_recorded_exit(&got);
 	CHECK(!got.removing);
 	/* removing with the monitor alive: as recorded */
 	st.monitor_pid = getpid();
@@ -323,12 +324,7 @@ static void test_load_recorded_exit(void)
 	husk_state_init(&st);
 	st.status = HUSK_EXITED;
 	st.exit_code = 5;
-	_cleanup_free_ char *dd = husk_store_data_path(&store, "containers/%s", ID);
-	CHECK_OK(mkdir_p(dd, 0700));
-	_cleanup_free_ char *dp = xasprintf("%s/state.json", dd);
-	json_t *j = husk_state_to_json(&st);
-	CHECK_EQ(json_store_path(dp, j, false), 0);
-	json_decref(j);
+	write_state(false, &st);
 	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
 	CHECK_EQ(got.exit_code, 5);
 }

@@ -59,12 +59,18 @@ void test_store(struct husk_store *s, const char *dir)
 	}
 }
 
-json_t *test_json(const char *s)
+char *test_quotes(const char *s)
 {
-	_cleanup_free_ char *q = xstrdup(s);
+	char *q = xstrdup(s);
 	for (char *c = q; *c; c++)
 		if (*c == '\'')
 			*c = '"';
+	return q;
+}
+
+json_t *test_json(const char *s)
+{
+	_cleanup_free_ char *q = test_quotes(s);
 	json_error_t je;
 	json_t *j = json_loads(q, JSON_DECODE_ANY, &je);
 	if (!j) {

@@ -31,6 +31,8 @@ char *test_read_file(const char *path);
  * data/containers and run/containers). husk_store_close frees it. */
 void test_store(struct husk_store *s, const char *dir);
 
+/* A copy of s with every ' turned into " (caller frees). */
+char *test_quotes(const char *s);
 /* The JSON document s with every ' turned into "; aborts on invalid JSON. */
 json_t *test_json(const char *s);
 /* The compact form of j, keys sorted (caller frees). */
