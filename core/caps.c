@@ -25,10 +25,14 @@ int husk_cap_from_name(const char *name)
 {
 	char buf[64];
 	size_t i = 0;
-	if (!str_startswith(name, "CAP_") && !str_startswith(name, "cap_"))
+	if (strncasecmp(name, "CAP_", 4) != 0)
 		i = (size_t)snprintf(buf, sizeof buf, "cap_");
-	for (const char *p = name; *p && i < sizeof buf - 1; p++)
+	for (const char *p = name; *p; p++) {
+		/* libcap's parser stops at blanks: "NET_ADMIN " would pass for NET_ADMIN. */
+		if (i == sizeof buf - 1 || !(isalnum((unsigned char)*p) || *p == '_'))
+			return -EINVAL;
 		buf[i++] = (char)tolower((unsigned char)*p);
+	}
 	buf[i] = 0;
 	cap_value_t v;
 	if (cap_from_name(buf, &v) < 0 || (int)v > last_cap())
@@ -39,12 +43,17 @@ int husk_cap_from_name(const char *name)
 const char *husk_cap_name(int cap)
 {
 	static char names[64][40];
-	if (cap < 0 || cap > 63)
+	/* libcap names a capability it does not know by its number: that is no name. */
+	if (cap < 0 || cap > last_cap())
 		return NULL;
 	if (!names[cap][0]) {
 		char *n = cap_to_name((cap_value_t)cap);
 		if (!n)
 			return NULL;
+		if (!str_startswith(n, "cap_")) {
+			cap_free(n);
+			return NULL;
+		}
 		size_t k = 0;
 		k = (size_t)snprintf(names[cap], sizeof names[cap], "%s", n);
 		for (size_t i = 0; i < k; i++)
@@ -59,32 +68,50 @@ static bool is_all(const char *s)
 	return strcasecmp(s, "ALL") == 0 || strcasecmp(s, "CAP_ALL") == 0;
 }
 
+/* The mask of names; *all when "ALL" is among them. Docker's message for an unknown name. */
+static int caps_mask(char *const *names, uint64_t *mask, bool *all, struct husk_error *err)
+{
+	*mask = 0;
+	*all = false;
+	for (size_t i = 0; names && names[i]; i++) {
+		if (is_all(names[i])) {
+			*all = true;
+			continue;
+		}
+		int c = husk_cap_from_name(names[i]);
+		if (c < 0) {
+			char up[64];
+			size_t n = 0;
+			for (; names[i][n] && n < sizeof up - 1; n++)
+				up[n] = (char)toupper((unsigned char)names[i][n]);
+			up[n] = 0;
+			return husk_error_set(err, -EINVAL, "unknown capability: \"%s%s\"",
+					      str_startswith(up, "CAP_") ? "" : "CAP_", up);
+		}
+		*mask |= 1ULL << c;
+	}
+	return 0;
+}
+
 int husk_caps_adjust(uint64_t base, char *const *add, char *const *drop, uint64_t *out,
 		     struct husk_error *err)
 {
-	uint64_t caps = base;
-	for (size_t i = 0; drop && drop[i]; i++) {
-		if (is_all(drop[i])) {
-			caps = 0;
-			continue;
-		}
-		int c = husk_cap_from_name(drop[i]);
-		if (c < 0)
-			return husk_error_set(err, -EINVAL, "unknown capability drop: \"%s\"",
-					      drop[i]);
-		caps &= ~(1ULL << c);
-	}
-	for (size_t i = 0; add && add[i]; i++) {
-		if (is_all(add[i])) {
-			caps = husk_caps_all();
-			continue;
-		}
-		int c = husk_cap_from_name(add[i]);
-		if (c < 0)
-			return husk_error_set(err, -EINVAL, "unknown capability: \"%s\"", add[i]);
-		caps |= 1ULL << c;
-	}
-	*out = caps;
+	uint64_t add_mask, drop_mask;
+	bool add_all, drop_all;
+	int r = caps_mask(drop, &drop_mask, &drop_all, err);
+	if (r < 0)
+		return r;
+	r = caps_mask(add, &add_mask, &add_all, err);
+	if (r < 0)
+		return r;
+	/* moby's TweakCapabilities: ALL added wins over ALL dropped and keeps out only the
+	 * named drops; ALL dropped leaves only what is added. */
+	if (add_all)
+		*out = husk_caps_all() & ~drop_mask;
+	else if (drop_all)
+		*out = add_mask;
+	else
+		*out = (base & ~drop_mask) | add_mask;
 	return 0;
 }
 
@@ -95,7 +122,7 @@ int husk_caps_bound(uint64_t caps, struct husk_error *err)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return husk_error_sys(err, -errno, "drop capability %s from the bounding set",
-					      husk_cap_name(c));
+					      str_or(husk_cap_name(c), "?"));
 	}
 	return 0;
 }

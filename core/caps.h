@@ -9,8 +9,9 @@ int husk_cap_from_name(const char *name);
 const char *husk_cap_name(int cap);
 /* Every capability this kernel knows. */
 uint64_t husk_caps_all(void);
-/* Docker's rules: start from base, drop (ALL drops everything), then add (ALL adds every
- * capability). -EINVAL with Docker's message for an unknown name. */
+/* Docker's rules (moby's TweakCapabilities): ALL in add gives every capability but those in
+ * drop; else ALL in drop gives only those in add; else base without drop, plus add. -EINVAL with
+ * Docker's message (unknown capability: "CAP_X") for an unknown name. */
 int husk_caps_adjust(uint64_t base, char *const *add, char *const *drop, uint64_t *out,
 		     struct husk_error *err);
 /* In the container, before the credentials change: limits the bounding set to caps. */

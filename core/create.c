@@ -241,6 +241,28 @@ static void inherit_string(json_t *cfg, const json_t *img, const char *key)
 		json_object_set_new(cfg, key, json_string(i));
 }
 
+/* Field by field: what the user's healthcheck leaves empty or zero comes from the image's. */
+static void merge_healthcheck(json_t *cfg, const json_t *img)
+{
+	static const char *const numbers[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
+					      "Retries"};
+	json_t *ih = jobj(img, "Healthcheck");
+	json_t *uh = jobj(cfg, "Healthcheck");
+	if (!ih)
+		return;
+	if (!uh) {
+		json_object_set(cfg, "Healthcheck", ih);
+		return;
+	}
+	if (empty_array(json_object_get(uh, "Test")) && jarr(ih, "Test"))
+		json_object_set(uh, "Test", jarr(ih, "Test"));
+	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {
+		json_t *v = json_object_get(ih, numbers[i]);
+		if (jint(uh, numbers[i], 0) == 0 && json_is_integer(v))
+			json_object_set(uh, numbers[i], v);
+	}
+}
+
 void husk_merge_image_config(json_t *config, const json_t *img)
 {
 	if (!img)
@@ -282,8 +304,7 @@ void husk_merge_image_config(json_t *config, const json_t *img)
 			json_object_set(config, "Entrypoint", iep ? iep : json_null());
 		}
 	}
-	if (!jobj(config, "Healthcheck") && jobj(img, "Healthcheck"))
-		json_object_set(config, "Healthcheck", jobj(img, "Healthcheck"));
+	merge_healthcheck(config, img);
 	if (empty_array(json_object_get(config, "OnBuild")) && jarr(img, "OnBuild"))
 		json_object_set(config, "OnBuild", jarr(img, "OnBuild"));
 	if (empty_array(json_object_get(config, "Shell")) && jarr(img, "Shell"))

@@ -119,9 +119,11 @@ int husk_logr_tail(struct husk_logr *r, int64_t n)
 {
 	if (n < 0)
 		return 0;
-	/* A ring of the offsets where the last n lines start. */
-	long *ring = xcalloc((size_t)n + 1, sizeof(long));
-	size_t count = 0;
+	/* A ring of the offsets where the last n lines start. n comes from the client and may be
+	 * huge: the ring grows with the lines actually there, up to n + 1. */
+	uint64_t size = (uint64_t)n + 1;
+	_cleanup_free_ long *ring = NULL;
+	size_t cap = 0, count = 0;
 	long start = ftell(r->f);
 	bool line_open = false;
 	struct husk_log_entry e;
@@ -131,7 +133,13 @@ int husk_logr_tail(struct husk_logr *r, int64_t n)
 		if (k <= 0)
 			break;
 		if (!line_open) {
-			ring[count % ((size_t)n + 1)] = pos;
+			if (count < size && count == cap) {
+				cap = cap ? 2 * cap : 64;
+				if (cap > size)
+					cap = (size_t)size;
+				ring = xrealloc(ring, cap * sizeof *ring);
+			}
+			ring[count % size] = pos;
 			count++;
 		}
 		line_open = e.partial;
@@ -140,11 +148,10 @@ int husk_logr_tail(struct husk_logr *r, int64_t n)
 	long target;
 	if (n == 0)
 		target = ftell(r->f);
-	else if (count <= (size_t)n)
+	else if (count <= (uint64_t)n)
 		target = start;
 	else
-		target = ring[(count - (size_t)n) % ((size_t)n + 1)];
-	free(ring);
+		target = ring[(count - (uint64_t)n) % size];
 	r->at_line_start = true;
 	return fseek(r->f, target, SEEK_SET) < 0 ? -errno : 0;
 }

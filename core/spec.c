@@ -248,55 +248,86 @@ static bool clean_abs_path(const char *p)
 	return true;
 }
 
+/* Docker's linuxValidMountMode, with husk's bind/rbind: comma-separated, at most one of each
+ * kind. */
+static bool bind_mode(const char *mode, bool *ro, bool *recursive)
+{
+	static const char *const kinds[][7] = {
+		{"ro", "rw"},
+		{"z", "Z"},
+		{"private", "rprivate", "shared", "rshared", "slave", "rslave"},
+		{"consistent", "cached", "delegated"},
+		{"bind", "rbind"},
+	};
+	unsigned seen[ARRAY_SIZE(kinds)] = {0};
+	*ro = false;
+	*recursive = true;
+	if (!*mode)
+		return true;
+	_cleanup_free_ char *m = xstrdup(mode);
+	for (char *p = m, *t; (t = strsep(&p, ","));) {
+		size_t k = 0;
+		while (k < ARRAY_SIZE(kinds) && !strv_contains((char **)kinds[k], t))
+			k++;
+		if (k == ARRAY_SIZE(kinds) || seen[k]++)
+			return false;
+		*ro |= streq(t, "ro");
+		*recursive &= !streq(t, "bind");
+	}
+	return true;
+}
+
+/* What Go's path.Clean makes "/" of: slashes and "." segments only. */
+static bool is_root_path(const char *p)
+{
+	if (*p != '/')
+		return false;
+	for (const char *s = p + 1; *s; s++)
+		if (*s != '/' && !(*s == '.' && s[-1] == '/' && (s[1] == '/' || !s[1])))
+			return false;
+	return true;
+}
+
 int husk_parse_bind(const char *spec, struct husk_mount *m, struct husk_error *err)
 {
 	memset(m, 0, sizeof *m);
-	if (str_empty(spec))
-		return husk_error_set(err, -EINVAL, "invalid volume specification: ''");
-	_cleanup_free_ char *s = xstrdup(spec);
+	_cleanup_free_ char *s = xstrdup(str_or(spec, ""));
+	/* Docker's ParseMountRaw: strings.SplitN(spec, ":", 4), every colon splits. */
 	char *parts[4] = {0};
 	size_t n = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(s, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
-		parts[n++] = t;
-	if (n < 2 || n > 3 || strtok_r(NULL, ":", &save))
-		return husk_error_set(err, -EINVAL, "invalid volume specification: '%s'", spec);
+	for (char *p = s; p && n < 4;)
+		parts[n++] = strsep(&p, ":");
+	bool ro, recursive;
+	/* "/dst:rw" is a volume with a mode, not a bind. */
+	if (!parts[0][0] || n == 1 || n == 4 || (n == 2 && bind_mode(parts[1], &ro, &recursive)))
+		return husk_error_set(err, -EINVAL, "invalid volume specification: '%s'",
+				      str_or(spec, ""));
+	const char *mode = n == 3 ? parts[2] : "";
+	if (!bind_mode(mode, &ro, &recursive))
+		return husk_error_set(err, -EINVAL, "invalid mode: %s", mode);
 	if (parts[0][0] != '/')
 		return husk_error_set(err, -EOPNOTSUPP,
 				      "named volumes (\"%s\") are not supported by this version of "
 				      "husk: bind a host path",
 				      parts[0]);
-	if (!clean_abs_path(parts[1]) || streq(parts[1], "/"))
+	const char *t = parts[1];
+	_cleanup_free_ char *why = NULL;
+	if (!*t)
+		why = xstrdup("field Target must not be empty");
+	else if (is_root_path(t))
+		why = xstrdup("invalid specification: destination can't be '/'");
+	else if (!clean_abs_path(t)) /* ".." segments too: mount points stay where they say */
+		why = xasprintf("invalid mount path: '%s' mount path must be absolute", t);
+	if (why)
 		return husk_error_set(err, -EINVAL,
-				      "invalid volume specification: '%s': invalid mount config "
-				      "for type \"bind\": invalid mount path: '%s' mount path must be "
-				      "absolute",
-				      spec, parts[1]);
+				      "invalid volume specification: '%s': invalid mount config for "
+				      "type \"bind\": %s",
+				      spec, why);
 	m->kind = HUSK_MOUNT_BIND;
-	m->recursive = true;
-	if (n == 3) {
-		_cleanup_free_ char *o = xstrdup(parts[2]);
-		char *osave = NULL;
-		for (char *t = strtok_r(o, ",", &osave); t; t = strtok_r(NULL, ",", &osave)) {
-			if (streq(t, "ro"))
-				m->readonly = true;
-			else if (streq(t, "rw") || streq(t, "z") || streq(t, "Z") ||
-				 streq(t, "rbind") || streq(t, "private") || streq(t, "rprivate") ||
-				 streq(t, "shared") || streq(t, "rshared") || streq(t, "slave") ||
-				 streq(t, "rslave") || streq(t, "consistent") ||
-				 streq(t, "cached") || streq(t, "delegated"))
-				continue;
-			else if (streq(t, "bind"))
-				m->recursive = false;
-			else {
-				husk_mount_clear(m);
-				return husk_error_set(err, -EINVAL,
-						      "invalid mode: %s", parts[2]);
-			}
-		}
-	}
+	m->readonly = ro;
+	m->recursive = recursive;
 	m->source = xstrdup(parts[0]);
-	m->target = xstrdup(parts[1]);
+	m->target = xstrdup(t);
 	return 0;
 }
 

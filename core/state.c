@@ -125,6 +125,12 @@ int husk_state_load(const struct husk_store *s, const char *id, struct husk_stat
 	bool same_boot = streq(boot, st->boot_id);
 	if (same_boot && husk_pid_alive(st->monitor_pid, st->monitor_start))
 		return 0;
+	if (st->status == HUSK_EXITED) {
+		/* The monitor recorded the exit and then ended before its --rm removal was done:
+		 * the exit stands, only the removal is off. */
+		st->removing = false;
+		return 0;
+	}
 
 	/* The monitor is gone without recording an exit: the container cannot be running (its
 	 * pid 1 dies with the monitor). Report it exited, as Docker does for a lost task. */

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <time.h>
@@ -113,7 +114,8 @@ bool strv_contains(char *const *v, const char *s)
 int parse_int64(const char *s, int64_t *out)
 {
 	char *end;
-	if (str_empty(s))
+	/* strtoll skips leading white space; Go's ParseInt does not. */
+	if (str_empty(s) || !(isdigit((unsigned char)s[0]) || s[0] == '+' || s[0] == '-'))
 		return -EINVAL;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
@@ -182,12 +184,38 @@ char *format_time_ns(int64_t ns, char buf[static 40])
 	return buf;
 }
 
+/* The n digits at s as a number in [lo, hi], or -1; stops at the first non-digit (the NUL). */
+static int fixed_digits(const char *s, int n, int lo, int hi)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi ? v : -1;
+}
+
 int parse_time_ns(const char *s, int64_t *out)
 {
-	struct tm tm = {0};
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	/* As Go's time.Parse(time.RFC3339Nano): fixed-width fields, each checked against its
+	 * range. Each field is read only once the ones before it matched, so a short string is
+	 * never read past its end. */
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (!s)
 		return -EINVAL;
+	int year = fixed_digits(s, 4, 0, 9999);
+	int mon = year < 0 || s[4] != '-' ? -1 : fixed_digits(s + 5, 2, 1, 12);
+	int day = mon < 0 || s[7] != '-' ? -1 : fixed_digits(s + 8, 2, 1, 31);
+	int hour = day < 0 || s[10] != 'T' ? -1 : fixed_digits(s + 11, 2, 0, 23);
+	int min = hour < 0 || s[13] != ':' ? -1 : fixed_digits(s + 14, 2, 0, 59);
+	int sec = min < 0 || s[16] != ':' ? -1 : fixed_digits(s + 17, 2, 0, 59);
+	if (sec < 0)
+		return -EINVAL;
+	bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+	if (day > mdays[mon - 1] + (mon == 2 && leap))
+		return -EINVAL;
+	const char *p = s + 19;
 	int64_t frac = 0;
 	if (*p == '.') {
 		int digits = 0;
@@ -208,8 +236,9 @@ int parse_time_ns(const char *s, int64_t *out)
 	if (*p == 'Z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		int hh = fixed_digits(p + 1, 2, 0, 23);
+		int mm = hh < 0 || p[3] != ':' ? -1 : fixed_digits(p + 4, 2, 0, 59);
+		if (mm < 0)
 			return -EINVAL;
 		off = (int64_t)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
 		p += 6;
@@ -218,8 +247,20 @@ int parse_time_ns(const char *s, int64_t *out)
 	}
 	if (*p)
 		return -EINVAL;
-	time_t t = timegm(&tm);
-	*out = ((int64_t)t - off) * 1000000000 + frac;
+	struct tm tm = {.tm_year = year - 1900,
+			.tm_mon = mon - 1,
+			.tm_mday = day,
+			.tm_hour = hour,
+			.tm_min = min,
+			.tm_sec = sec};
+	int64_t t = (int64_t)timegm(&tm) - off;
+	/* Nanoseconds in an int64 span 1677-09-21T00:12:43.145224192Z to
+	 * 2262-04-11T23:47:16.854775807Z. */
+	const int64_t max_s = INT64_MAX / 1000000000, min_s = INT64_MIN / 1000000000 - 1;
+	if (t > max_s || t < min_s || (t == max_s && frac > INT64_MAX % 1000000000) ||
+	    (t == min_s && frac < 1000000000 + INT64_MIN % 1000000000))
+		return -ERANGE;
+	*out = t < 0 ? (t + 1) * 1000000000 + (frac - 1000000000) : t * 1000000000 + frac;
 	return 0;
 }
 

@@ -106,7 +106,8 @@ int64_t mono_ms(void);
 /* RFC 3339 with nanoseconds in UTC, as Go prints time.Time: "2006-01-02T15:04:05.999999999Z".
  * buf must hold 40 bytes. A zero time prints Go's zero value "0001-01-01T00:00:00Z". */
 char *format_time_ns(int64_t ns, char buf[static 40]);
-/* Parses RFC 3339 (with optional fraction and zone) into ns; -EINVAL when malformed. */
+/* Parses RFC 3339 as Go does (optional fraction; zone "Z" or "±hh:mm") into ns; -EINVAL when
+ * malformed, -ERANGE outside what int64 nanoseconds hold (years 1677 to 2262). */
 int parse_time_ns(const char *s, int64_t *out);
 /* Docker's since/until query values: unix "seconds[.nanoseconds]" (what the CLI sends after
  * converting relative times), or RFC 3339. */
