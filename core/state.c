@@ -37,8 +37,9 @@ void husk_state_clear(struct husk_state *st)
 
 json_t *husk_state_to_json(const struct husk_state *st)
 {
-	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:s, s:i, s:b, s:I, s:I, s:s, s:i, s:I, s:b}",
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:i, s:b, s:I, s:I, s:s, s:i, s:I, s:b}",
 			      "Status", husk_status_name(st->status), "Pid", (json_int_t)st->pid,
+			      "PidStart", (json_int_t)st->pid_start,
 			      "MonitorPid", (json_int_t)st->monitor_pid, "MonitorStart",
 			      (json_int_t)st->monitor_start, "BootId", st->boot_id, "ExitCode",
 			      st->exit_code, "OOMKilled", st->oom_killed, "StartedAt",
@@ -57,6 +58,7 @@ int husk_state_from_json(const json_t *j, struct husk_state *st)
 	husk_state_init(st);
 	st->status = status_from_name(jstr(j, "Status"));
 	st->pid = (pid_t)jint(j, "Pid", 0);
+	st->pid_start = (uint64_t)jint(j, "PidStart", 0);
 	st->monitor_pid = (pid_t)jint(j, "MonitorPid", 0);
 	st->monitor_start = (uint64_t)jint(j, "MonitorStart", 0);
 	snprintf(st->boot_id, sizeof st->boot_id, "%s", str_or(jstr(j, "BootId"), ""));
@@ -134,7 +136,8 @@ int husk_state_load(const struct husk_store *s, const char *id, struct husk_stat
 
 	/* The monitor is gone without recording an exit: the container cannot be running (its
 	 * pid 1 dies with the monitor). Report it exited, as Docker does for a lost task. */
-	if (same_boot && st->pid > 0 && st->status != HUSK_CREATED)
+	if (same_boot && st->pid > 0 && st->pid_start &&
+	    husk_pid_alive(st->pid, st->pid_start))
 		kill(st->pid, SIGKILL);
 	st->status = HUSK_EXITED;
 	st->removing = false;

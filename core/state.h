@@ -24,6 +24,7 @@ enum husk_status {
 struct husk_state {
 	enum husk_status status;
 	pid_t pid;		  /* the container's pid 1, as the host sees it */
+	uint64_t pid_start;	  /* its start time (clock ticks), against pid reuse */
 	pid_t monitor_pid;
 	uint64_t monitor_start;	  /* the monitor's start time (clock ticks), against pid reuse */
 	char boot_id[40];

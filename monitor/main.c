@@ -455,6 +455,7 @@ int main(int argc, char **argv)
 
 	m.state.status = HUSK_RUNNING;
 	m.state.pid = m.pid;
+	m.state.pid_start = husk_pid_start_time(m.pid);
 	m.state.monitor_pid = getpid();
 	m.state.monitor_start = husk_pid_start_time(getpid());
 	husk_boot_id(m.state.boot_id);
