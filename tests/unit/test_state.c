@@ -46,11 +46,12 @@ static void test_json_round_trip(void)
 	snprintf(st.error, sizeof st.error, "an \"error\"\n");
 	st.restart_count = 3;
 	st.exit_count = 4000000000u;
+	st.pid_start = 5678;
 	st.removing = true;
 	st.health = test_json("{'Status':'healthy','FailingStreak':0,'Log':[]}");
 
 	json_t *j = husk_state_to_json(&st);
-	CHECK_JSON(j, "{'Status':'restarting','Pid':1234,'MonitorPid':1200,"
+	CHECK_JSON(j, "{'Status':'restarting','Pid':1234,'PidStart':5678,'MonitorPid':1200,"
 		      "'MonitorStart':123456789012,'BootId':'b00t-1d','ExitCode':137,"
 		      "'OOMKilled':true,'StartedAt':1700000000123456789,"
 		      "'FinishedAt':1700000001000000000,'Error':'an \\'error\\'\\n',"
@@ -241,12 +242,25 @@ static void test_load_dead_monitor(void)
 	pid_t c = sleeper();
 	running(&st, NO_PID, 0, boot);
 	st.pid = c;
+	st.pid_start = husk_pid_start_time(c);
 	put(&st, true, false);
 	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
 	CHECK_EQ(got.status, HUSK_EXITED);
 	int status = 0;
 	CHECK_EQ(waitpid(c, &status, 0), c);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* a process that merely has its pid (another start time) is left alone */
+	c = sleeper();
+	running(&st, NO_PID, 0, boot);
+	st.pid = c;
+	st.pid_start = husk_pid_start_time(c) + 1;
+	put(&st, true, false);
+	CHECK_EQ(husk_state_load(&store, ID, &got), 0);
+	CHECK_EQ(got.status, HUSK_EXITED);
+	CHECK_EQ(waitpid(c, &status, WNOHANG), 0);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
 }
 
 static void test_load_reboot(void)
