@@ -387,7 +387,7 @@ enum MHD_Result h_container_delete(struct req *r)
 			usleep(10000);
 	}
 	_cleanup_store_lock_ int lock = husk_store_lock(&r->api->store);
-	if (husk_container_remove_files(&r->api->store, c->id, &err) < 0)
+	if (husk_container_remove_files(&r->api->store, &r->api->idmap, c->id, &err) < 0)
 		return reply_error(r, &err);
 	emit(r->api, c, "destroy", NULL, NULL);
 	return reply_empty(r, MHD_HTTP_NO_CONTENT);

@@ -4,6 +4,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/monitor_proto.h"
+#include "scope.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -122,11 +124,11 @@ static pid_t spawn(char *const argv[], int sync_fd, const int *fds, size_t nfds)
 	_exit(127);
 }
 
-static int read_handshake(int fd, json_t **out)
+/* One line from the monitor's handshake socket (blocking, bounded). */
+static int read_line(int fd, char *buf, size_t n)
 {
-	char buf[8192];
 	size_t len = 0;
-	for (;;) {
+	while (len < n - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int k = poll(&p, 1, 120000);
 		if (k == 0)
@@ -136,18 +138,43 @@ static int read_handshake(int fd, json_t **out)
 				continue;
 			return -errno;
 		}
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		if (n < 0 && errno == EINTR)
+		ssize_t r = read(fd, buf + len, 1);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (r <= 0)
 			break;
-		len += (size_t)n;
-		if (memchr(buf, '\n', len) || len == sizeof buf - 1)
+		if (buf[len] == '\n')
 			break;
+		len++;
 	}
 	buf[len] = 0;
-	*out = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
-	return *out ? 0 : -EPIPE;
+	return len ? 0 : -EPIPE;
+}
+
+/* The monitor's handshake: possibly a request for a systemd scope ({"scope":PID}, answered
+ * "ok" or with the reason), then its verdict on the start. */
+static int read_handshake(const char *id, int fd, json_t **out)
+{
+	char buf[8192];
+	for (;;) {
+		int r = read_line(fd, buf, sizeof buf);
+		if (r < 0)
+			return r;
+		json_t *j = json_loads(buf, 0, NULL);
+		if (!j)
+			return -EPIPE;
+		json_int_t pid = jint(j, "scope", 0);
+		if (!pid) {
+			*out = j;
+			return 0;
+		}
+		json_decref(j);
+		struct husk_error err = {0};
+		_cleanup_free_ char *ans = scope_create(id, (pid_t)pid, &err) < 0
+						   ? xasprintf("%s\n", err.message)
+						   : xstrdup("ok\n");
+		write_all(fd, ans, strlen(ans));
+	}
 }
 
 static int start_locked(struct api *api, const char *id, struct husk_error *err)
@@ -162,7 +189,7 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	struct pending *att[MAX_PENDING];
 	size_t natt = pending_take(id, att, MAX_PENDING);
 	int fds[MAX_PENDING];
-	char *argv[12 + 2 * MAX_PENDING];
+	char *argv[14 + 2 * MAX_PENDING];
 	char attach_args[MAX_PENDING][32];
 	size_t a = 0;
 	argv[a++] = api->monitor_path;
@@ -174,6 +201,10 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	argv[a++] = api->store.run;
 	argv[a++] = "--sync-fd";
 	argv[a++] = "3";
+	char idmap[128];
+	husk_idmap_format(&api->idmap, idmap, sizeof idmap);
+	argv[a++] = "--idmap";
+	argv[a++] = idmap;
 	/* systemd sets INVOCATION_ID for its services: we run under it, so should monitors. */
 	if (getenv("INVOCATION_ID"))
 		argv[a++] = "--scope";
@@ -189,7 +220,7 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	argv[a] = NULL;
 
 	int sync[2];
-	if (pipe2(sync, O_CLOEXEC) < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) {
 		for (size_t i = 0; i < natt; i++)
 			pending_release(att[i]);
 		return husk_error_sys(err, -errno, "pipe");
@@ -207,7 +238,7 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	json_t *hs = NULL;
-	int r = read_handshake(sync[0], &hs);
+	int r = read_handshake(id, sync[0], &hs);
 	close(sync[0]);
 	if (r < 0)
 		return husk_error_set(err, -EIO,

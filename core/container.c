@@ -155,8 +155,8 @@ static int rm_in_userns(void *arg, struct husk_error *err)
 	return r < 0 ? husk_error_sys(err, r, "remove %s", (char *)arg) : 0;
 }
 
-int husk_container_remove_files(const struct husk_store *s, const char *id,
-				struct husk_error *err)
+int husk_container_remove_files(const struct husk_store *s, const struct husk_idmap *m,
+				const char *id, struct husk_error *err)
 {
 	_cleanup_free_ char *dir = husk_container_dir(s, id);
 	_cleanup_free_ char *trash = husk_store_data_path(s, "containers/.removing-%s", id);
@@ -171,7 +171,5 @@ int husk_container_remove_files(const struct husk_store *s, const char *id,
 	 * everything is ours), then as root of the user namespace for what is left. */
 	if (rm_rf(trash) == 0)
 		return 0;
-	struct husk_idmap m;
-	husk_idmap_load(&m);
-	return husk_userns_run(&m, rm_in_userns, trash, err);
+	return husk_userns_run(m, rm_in_userns, trash, err);
 }

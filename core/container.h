@@ -5,6 +5,7 @@
 #include "ids.h"
 #include "state.h"
 #include "store.h"
+#include "userns.h"
 
 #include <jansson.h>
 
@@ -44,8 +45,8 @@ int husk_container_save_config(const struct husk_store *s, const char *id, const
 
 /* Removes every trace of a container: the record disappears at once (renamed aside), the
  * tree (owned by the user's sub-ids) is removed through the user namespace. */
-int husk_container_remove_files(const struct husk_store *s, const char *id,
-				struct husk_error *err);
+int husk_container_remove_files(const struct husk_store *s, const struct husk_idmap *m,
+				const char *id, struct husk_error *err);
 
 /* Paths. */
 char *husk_container_dir(const struct husk_store *s, const char *id);

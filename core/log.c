@@ -1,7 +1,6 @@
 #include "log.h"
 
 #include <stdarg.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 
 static struct {
@@ -14,10 +13,13 @@ void husk_log_init(const char *ident, bool verbose)
 {
 	log_config.ident = ident;
 	log_config.verbose = verbose;
-	/* journald's socket is there only where journald runs; stderr otherwise (a service
-	 * under systemd without journald, or a plain shell). */
-	log_config.journal = access("/run/systemd/journal/socket", W_OK) == 0 &&
+	/* Where journald runs, its syslog socket takes our messages with their priority and
+	 * identifier (syslog(3) keeps libsystemd out of the monitor, which must stay small);
+	 * elsewhere, stderr. */
+	log_config.journal = access("/run/systemd/journal/dev-log", W_OK) == 0 &&
 			     !getenv("HUSK_LOG_STDERR");
+	if (log_config.journal)
+		openlog(ident, LOG_PID, LOG_USER);
 }
 
 void husk_log(int prio, const char *fmt, ...)
@@ -30,8 +32,7 @@ void husk_log(int prio, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (log_config.journal) {
-		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-				log_config.ident, NULL);
+		syslog(prio, "%s", msg);
 		return;
 	}
 	static const char *const names[] = {"emerg", "alert", "crit", "error",

@@ -2,7 +2,6 @@
 #include "fs.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -21,10 +20,6 @@ char *husk_default_data_dir(void)
 	if (!str_empty(x))
 		return xasprintf("%s/husk", x);
 	const char *home = getenv("HOME");
-	if (str_empty(home)) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : NULL;
-	}
 	if (str_empty(home))
 		return NULL;
 	return xasprintf("%s/.local/share/husk", home);

@@ -2,7 +2,6 @@
 #include "fs.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -63,12 +62,26 @@ int husk_idmap_load_from(struct husk_idmap *m, const char *subuid, const char *s
 	return 0;
 }
 
-int husk_idmap_load(struct husk_idmap *m)
+int husk_idmap_format(const struct husk_idmap *m, char *buf, size_t n)
 {
-	struct passwd *pw = getpwuid(getuid());
-	char name[64];
-	snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "");
-	return husk_idmap_load_from(m, "/etc/subuid", "/etc/subgid", name);
+	int k = snprintf(buf, n, "%u:%u:%u:%u:%u:%u", (unsigned)m->uid, (unsigned)m->gid,
+			 (unsigned)m->subuid_start, m->subuid_count, (unsigned)m->subgid_start,
+			 m->subgid_count);
+	return k < 0 || (size_t)k >= n ? -ENOSPC : 0;
+}
+
+int husk_idmap_parse(const char *s, struct husk_idmap *m)
+{
+	unsigned v[6];
+	char tail;
+	if (sscanf(s, "%u:%u:%u:%u:%u:%u%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
+	    6)
+		return -EINVAL;
+	if (v[3] > HUSK_MAX_SUBIDS || v[5] > HUSK_MAX_SUBIDS)
+		return -EINVAL;
+	*m = (struct husk_idmap){.uid = v[0], .gid = v[1], .subuid_start = v[2],
+				 .subuid_count = v[3], .subgid_start = v[4], .subgid_count = v[5]};
+	return 0;
 }
 
 bool husk_idmap_has_range(const struct husk_idmap *m)

@@ -26,6 +26,10 @@ int husk_idmap_load(struct husk_idmap *m);
 int husk_idmap_load_from(struct husk_idmap *m, const char *subuid, const char *subgid,
 			 const char *user);
 bool husk_idmap_has_range(const struct husk_idmap *m);
+/* The mapping as "uid:gid:subuid_start:subuid_count:subgid_start:subgid_count", the form in
+ * which husk-api hands it to husk-monitor. */
+int husk_idmap_format(const struct husk_idmap *m, char *buf, size_t n);
+int husk_idmap_parse(const char *s, struct husk_idmap *m);
 /* Maps the user namespace of pid. */
 int husk_idmap_apply(const struct husk_idmap *m, pid_t pid, struct husk_error *err);
 /* The host uid that container uid cuid maps to, or (uid_t)-1. */

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -166,10 +167,35 @@ static void finish(struct monitor *m)
 	if (m->auto_remove) {
 		struct husk_error err = {0};
 		_cleanup_store_lock_ int lock = husk_store_lock(&m->store);
-		if (husk_container_remove_files(&m->store, m->id, &err) < 0)
+		if (husk_container_remove_files(&m->store, &m->idmap, m->id, &err) < 0)
 			husk_log(LOG_ERR, "cannot remove container %.12s: %s", m->id, err.message);
 		else
 			emit(m, "destroy", NULL, NULL);
+	}
+}
+
+/* Once the container runs, most of our code (mounts, seccomp with its syscall tables for every
+ * architecture, capabilities) will not run again in this process: drop the pages of our
+ * read-only mappings. They are file-backed, so whatever the loop does need faults back in;
+ * the rest stops counting against the container for its whole life. */
+static void release_setup_pages(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	char line[512], self[256];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (!f || n <= 0)
+		return;
+	self[n] = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char perms[5];
+		int off = 0;
+		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &lo, &hi, perms, &off) < 3 || !off)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if (perms[1] == 'w' || !streq(line + off, self))
+			continue;
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
 }
 
@@ -200,7 +226,7 @@ static void loop(struct monitor *m)
 }
 
 struct args {
-	const char *id, *data, *run;
+	const char *id, *data, *run, *idmap;
 	int sync_fd;
 	int attach_fd[MAX_ATTACH];
 	unsigned attach_flags[MAX_ATTACH];
@@ -232,7 +258,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"id", required_argument, NULL, 'i'},	     {"data-dir", required_argument, NULL, 'd'},
 		{"run-dir", required_argument, NULL, 'r'},   {"sync-fd", required_argument, NULL, 's'},
 		{"attach-fd", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
-		{"scope", no_argument, NULL, 'S'},	     {0},
+		{"scope", no_argument, NULL, 'S'},	     {"idmap", required_argument, NULL, 'm'},
+		{0},
 	};
 	memset(a, 0, sizeof *a);
 	a->sync_fd = -1;
@@ -261,6 +288,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'S':
 			a->scope = true;
 			break;
+		case 'm':
+			a->idmap = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -281,6 +311,25 @@ static void report(int sync_fd, json_t *msg)
 	s[n] = '\n';
 	write_all(sync_fd, s, n + 1);
 	close(sync_fd);
+}
+
+/* Under systemd, husk-api moves us into a transient scope of our own before the container
+ * starts (it has sd-bus; we stay small): we ask on the handshake socket and wait for the
+ * answer. Not fatal: without the scope we are still in our own session, and only stopping
+ * husk.service with KillMode=control-group would reach us. */
+static void ask_for_scope(int sync_fd)
+{
+	char line[512];
+	int n = snprintf(line, sizeof line, "{\"scope\":%d}\n", (int)getpid());
+	if (sync_fd < 0 || write_all(sync_fd, line, (size_t)n) < 0)
+		return;
+	ssize_t k = read(sync_fd, line, sizeof line - 1);
+	if (k <= 0)
+		return;
+	line[k] = 0;
+	line[strcspn(line, "\n")] = 0;
+	if (!streq(line, "ok"))
+		husk_log(LOG_WARNING, "no systemd scope: %s", line);
 }
 
 static int open_stdio(struct monitor *m, struct husk_stdio *io)
@@ -320,10 +369,8 @@ static void close_child_ends(struct husk_stdio *io)
 static int start(struct monitor *m, struct args *a, struct husk_error *err)
 {
 	struct husk_stdio io;
-	/* Not fatal: without the scope we are still in our own session, only stopping
-	 * husk.service with KillMode=control-group would reach us. */
-	if (a->scope && scope_enter(m->id, err) < 0)
-		husk_log(LOG_WARNING, "container %.12s: %s", m->id, err->message);
+	if (a->scope)
+		ask_for_scope(a->sync_fd);
 	int r = open_stdio(m, &io);
 	if (r < 0)
 		return husk_error_sys(err, r, "cannot create the container's stdio");
@@ -371,7 +418,8 @@ static int setup(struct monitor *m, struct args *a, struct husk_error *err)
 	int r = husk_store_open(&m->store, a->data, a->run, err);
 	if (r < 0)
 		return r;
-	husk_idmap_load(&m->idmap);
+	if (husk_idmap_parse(str_or(a->idmap, ""), &m->idmap) < 0)
+		return husk_error_set(err, -EINVAL, "invalid --idmap \"%s\"", str_or(a->idmap, ""));
 	snprintf(m->id, sizeof m->id, "%s", a->id);
 	_cleanup_free_ char *cfg = husk_store_data_path(&m->store, "containers/%s/config.json",
 							m->id);
@@ -410,7 +458,8 @@ int main(int argc, char **argv)
 	struct args a;
 	if (parse_args(argc, argv, &a) < 0) {
 		fprintf(stderr, "usage: husk-monitor --id ID --data-dir DIR --run-dir DIR "
-				"[--sync-fd FD] [--attach-fd FD:ioel]...\n"
+				"--idmap UID:GID:SUBUID:N:SUBGID:N [--sync-fd FD] "
+				"[--attach-fd FD:ioel]...\n"
 				"husk-monitor is started by husk-api, one per container.\n");
 		return 2;
 	}
@@ -444,7 +493,7 @@ int main(int argc, char **argv)
 		io_close_clients(&m);
 		if (m.auto_remove) {
 			_cleanup_store_lock_ int lock = husk_store_lock(&m.store);
-			if (husk_container_remove_files(&m.store, m.id, NULL) == 0)
+			if (husk_container_remove_files(&m.store, &m.idmap, m.id, NULL) == 0)
 				emit(&m, "destroy", NULL, NULL);
 		} else {
 			_cleanup_free_ char *sock = husk_mon_socket_path(&m.store, m.id);
@@ -468,6 +517,7 @@ int main(int argc, char **argv)
 	report(a.sync_fd, json_pack("{s:b, s:i, s:i}", "ok", 1, "pid", (int)m.pid, "monitorPid",
 				    (int)getpid()));
 
+	release_setup_pages();
 	loop(&m);
 	if (!m.auto_remove) {
 		_cleanup_free_ char *sock = husk_mon_socket_path(&m.store, m.id);

@@ -3,7 +3,6 @@
  *   main.c     arguments, start, the loop, exit and clean-up
  *   io.c       the container's stdio: output to the log and to attached clients, input
  *   control.c  the monitor socket: kill, stop, attach, resize
- *   scope.c    the transient systemd scope, where systemd runs us
  */
 #pragma once
 
@@ -85,9 +84,6 @@ bool io_clients_flushed(const struct monitor *m);
 int control_listen(struct monitor *m);
 void control_on_accept(struct monitor *m, struct watch *w, uint32_t events);
 void control_answer_waiters(struct monitor *m);
-
-/* scope.c */
-int scope_enter(const char *id, struct husk_error *err);
 
 /* main.c */
 void watch_add(struct monitor *m, struct watch *w, uint32_t events);
