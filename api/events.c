@@ -188,8 +188,10 @@ enum MHD_Result h_events(struct req *r)
 		return reply_error(r, &err);
 	}
 	/* Without since, only what happens from now on. */
-	if (str_empty(since))
+	if (str_empty(since)) {
 		e->since = now_ns();
+		husk_events_seek_end(&e->reader);
+	}
 	/* Until in the past: a replay that ends. */
 	e->follow = !e->until || e->until > now_ns();
 	if (e->follow) {

@@ -105,6 +105,16 @@ static int switch_to_current(struct husk_events_reader *r)
 	return 0;
 }
 
+int husk_events_seek_end(struct husk_events_reader *r)
+{
+	if (r->on_rotated) {
+		int k = switch_to_current(r);
+		if (k < 0)
+			return k;
+	}
+	return fseek(r->f, 0, SEEK_END) < 0 ? -errno : 0;
+}
+
 int husk_events_next(struct husk_events_reader *r, json_t **event)
 {
 	for (;;) {

@@ -26,6 +26,8 @@ struct husk_events_reader {
 };
 
 int husk_events_open(struct husk_events_reader *r, const struct husk_store *s);
+/* Skips what is recorded so far: the reader returns only events written from now on. */
+int husk_events_seek_end(struct husk_events_reader *r);
 /* 1 with an event (caller decrefs), 0 at the current end. */
 int husk_events_next(struct husk_events_reader *r, json_t **event);
 void husk_events_close(struct husk_events_reader *r);

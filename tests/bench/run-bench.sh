@@ -88,7 +88,7 @@ if [ "$(id -u)" = 0 ]; then
 	stage=/var/tmp/husk-bench-stage
 	rm -rf "$stage"
 	mkdir -p "$stage/build/api" "$stage/build/monitor" "$stage/images"
-	cp "$BUILD/api/husk-api" "$stage/build/api/"
+	cp "$BUILD/api/husk-api" "$BUILD/api/husk-helper" "$stage/build/api/"
 	[ -x "$BUILD/monitor/husk-monitor" ] && cp "$BUILD/monitor/husk-monitor" "$stage/build/monitor/"
 	cp "$BUILD/uxload" contrib/husk-activate tests/bench/bench.py "$stage/"
 	cp "$images"/*.tar "$stage/images/"
