@@ -157,7 +157,8 @@ bool health_on_child_exit(struct monitor *m, pid_t pid, int status)
 		read_output(h); /* the probe is gone: what it wrote is all in the pipe */
 		close_output(m);
 	}
-	if (!h->active)
+	/* Once the container has exited its probes no longer count (they die with it). */
+	if (!h->active || m->phase != PHASE_RUNNING)
 		return true;
 	h->buf[h->len] = 0;
 	_cleanup_free_ char *out = xasprintf("%s%s", h->buf, h->truncated ? "..." : "");

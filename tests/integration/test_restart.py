@@ -107,6 +107,20 @@ def test_always_restarts_after_exit_0_until_stopped(husk, image):
     husk.docker("rm", "-f", n)
 
 
+def test_docker_restart_and_attached_run(husk, image):
+    n = name()
+    # Attached: the streams end with the first run; the container goes on restarting.
+    p = husk.docker("run", "--name", n, "--restart", "always", image,
+                    "sh", "-c", "echo hi; sleep 0.2; exit 3", check=False, timeout=30)
+    assert p.returncode == 3 and p.stdout == "hi\n"
+    assert wait_for(lambda: restart_count(husk, n) >= 1)
+    # docker restart: a new start by the user, the count starts over, the policy stays.
+    husk.docker("restart", "-t", "0", n)
+    assert restart_count(husk, n) == 0
+    assert wait_for(lambda: restart_count(husk, n) >= 1)
+    husk.docker("rm", "-f", n)
+
+
 @pytest.mark.parametrize("policy", ["always", "unless-stopped"])
 @pytest.mark.parametrize("how", ["stop", "kill"])
 def test_not_restarted_after_user_stop(husk, image, policy, how):
