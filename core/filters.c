@@ -22,8 +22,10 @@ int husk_filters_parse(const char *arg, const char *const *allowed, struct husk_
 		for (size_t i = 0; allowed && allowed[i]; i++)
 			ok |= streq(allowed[i], key);
 		if (!ok) {
+			/* key lives in j: the message first. */
+			int r = husk_error_set(err, -EINVAL, "invalid filter '%s'", key);
 			json_decref(j);
-			return husk_error_set(err, -EINVAL, "invalid filter '%s'", key);
+			return r;
 		}
 		json_t *vals = json_array();
 		if (json_is_array(v)) {
@@ -45,9 +47,10 @@ int husk_filters_parse(const char *arg, const char *const *allowed, struct husk_
 		} else if (json_is_string(v)) {
 			json_array_append(vals, v);
 		} else {
+			int r = husk_error_set(err, -EINVAL, "invalid filter '%s': bad value", key);
 			json_decref(vals);
 			json_decref(j);
-			return husk_error_set(err, -EINVAL, "invalid filter '%s': bad value", key);
+			return r;
 		}
 		json_object_set_new(f->map, key, vals);
 	}
