@@ -33,8 +33,7 @@ static int parse_until(const struct husk_filters *f, int64_t *until, struct husk
 	return 0;
 }
 
-static bool prunable(const struct husk_container *c, const struct husk_filters *f,
-		     int64_t until)
+static bool prunable(const struct husk_container *c, const struct husk_filters *f, int64_t until)
 {
 	enum husk_status st = c->state.status;
 	if (st == HUSK_RUNNING || st == HUSK_PAUSED || st == HUSK_RESTARTING || c->state.removing)
@@ -47,8 +46,8 @@ static bool prunable(const struct husk_container *c, const struct husk_filters *
 	return !husk_filters_has(f, "label!") || !husk_filters_match_labels(f, "label!", labels);
 }
 
-/* The bytes of the regular files under the directory fd (consumed), as far as they can be read: what
- * the container made belongs to its sub-ids. */
+/* The bytes of the regular files under the directory fd (consumed), as far as they can be read:
+ * what the container made belongs to its sub-ids. */
 static int64_t tree_size(int fd, int depth)
 {
 	DIR *d = fdopendir(fd);
@@ -66,8 +65,8 @@ static int64_t tree_size(int fd, int depth)
 		if (S_ISREG(st.st_mode)) {
 			n += st.st_size;
 		} else if (S_ISDIR(st.st_mode) && depth < 128) {
-			int sub = openat(fd, e->d_name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub =
+			    openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0)
 				n += tree_size(sub, depth + 1);
 		}
@@ -85,8 +84,8 @@ static int64_t upper_size(const struct husk_store *s, const char *id)
 }
 
 /* Removes one container if it still may be; 1 when it was removed. */
-static int prune_one(struct api *api, const char *id, const struct husk_filters *f,
-		     int64_t until, int64_t *freed)
+static int prune_one(struct api *api, const char *id, const struct husk_filters *f, int64_t until,
+		     int64_t *freed)
 {
 	_cleanup_store_lock_ int lock = husk_store_lock(&api->store);
 	_cleanup_container_ struct husk_container *c = NULL;

@@ -25,14 +25,13 @@ static int check_policy_types(const json_t *body, struct husk_error *err)
 		field = "RestartPolicy.MaximumRetryCount", type = "int";
 	if (!field)
 		return 0;
-	return husk_error_set(err, -EINVAL,
-			      "json: cannot unmarshal into Go struct field UpdateConfig.%s of type %s",
-			      field, type);
+	return husk_error_set(
+	    err, -EINVAL, "json: cannot unmarshal into Go struct field UpdateConfig.%s of type %s",
+	    field, type);
 }
 
 /* The new policy into config.json; 1 when it changed something, 0 when there was none. */
-static int store_policy(struct api *api, const char *id, const json_t *rp,
-			struct husk_error *err)
+static int store_policy(struct api *api, const char *id, const json_t *rp, struct husk_error *err)
 {
 	if (str_empty(jstr(rp, "Name")))
 		return 0;
@@ -51,10 +50,11 @@ static int store_policy(struct api *api, const char *id, const json_t *rp,
 	struct husk_restart_policy p;
 	husk_restart_policy_parse(rp, &p);
 	if (!husk_restart_policy_is_none(&p) && jbool(hc, "AutoRemove", false))
-		return husk_error_set(err, -EEXIST,
-				      "Cannot update container %s: Restart policy cannot be updated "
-				      "because AutoRemove is enabled for the container",
-				      id);
+		return husk_error_set(
+		    err, -EEXIST,
+		    "Cannot update container %s: Restart policy cannot be updated "
+		    "because AutoRemove is enabled for the container",
+		    id);
 	json_object_set_new(hc, "RestartPolicy",
 			    json_pack("{s:s, s:I}", "Name", jstr(rp, "Name"), "MaximumRetryCount",
 				      (json_int_t)jint(rp, "MaximumRetryCount", 0)));
@@ -64,8 +64,7 @@ static int store_policy(struct api *api, const char *id, const json_t *rp,
 	return 1;
 }
 
-static int tell_monitor(struct api *api, const char *id, const json_t *rp,
-			struct husk_error *err)
+static int tell_monitor(struct api *api, const char *id, const json_t *rp, struct husk_error *err)
 {
 	json_t *req = json_pack("{s:s, s:O}", "op", "update", "restartPolicy", (json_t *)rp);
 	int k = husk_mon_call(&api->store, id, req, -1, NULL, 5000, err);

@@ -36,8 +36,8 @@ void husk_health_merge(json_t *config, const json_t *image_config)
 	}
 	if (json_array_size(jarr(own, "Test")) == 0 && jarr(img, "Test"))
 		json_object_set(own, "Test", jarr(img, "Test"));
-	static const char *const numbers[] = {"Interval", "Timeout", "StartPeriod",
-					      "StartInterval", "Retries"};
+	static const char *const numbers[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
+					      "Retries"};
 	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++)
 		if (jint(own, numbers[i], 0) == 0 && jint(img, numbers[i], 0) != 0)
 			json_object_set_new(own, numbers[i],
@@ -106,7 +106,7 @@ int64_t husk_health_next_ns(const struct husk_health_config *hc, int64_t since_s
 	if (left < hc->interval_ns)
 		return left;
 	return streq(husk_health_status(health), "starting") ? hc->start_interval_ns
-							      : hc->interval_ns;
+							     : hc->interval_ns;
 }
 
 json_t *husk_health_starting(json_t *health)

@@ -24,8 +24,7 @@ static int enter_container(int rootfd, const struct husk_stdio *io, struct husk_
 }
 
 _noreturn_ static void helper(int pidfd, int rootfd, unsigned long ns, const struct husk_spec *c,
-			      const struct husk_proc_spec *p, const struct husk_stdio *io,
-			      int sync)
+			      const struct husk_proc_spec *p, const struct husk_stdio *io, int sync)
 {
 	struct husk_error err = {0};
 	int r = 0;
@@ -34,8 +33,8 @@ _noreturn_ static void helper(int pidfd, int rootfd, unsigned long ns, const str
 		r = husk_error_sys(&err, -errno, "cannot join the container's namespaces");
 	} else {
 		/* Its pid is in the container's pid namespace; its parent is our parent. */
-		pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL,
-					   NULL);
+		pid_t pid =
+		    (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 		if (pid == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			husk_proc_exec(c, p, sync, enter_container(rootfd, io, &err), &err);

@@ -3,14 +3,25 @@
 
 static const struct {
 	const char *name;
-	bool minus_one_ok; /* -1 means "no limit" */
+	int64_t min; /* below 0: "no limit" values (-1, or any negative for PidsLimit) */
 } numbers[] = {
-	{"Memory", false},	       {"MemoryReservation", false}, {"MemorySwap", true},
-	{"KernelMemory", false},       {"KernelMemoryTCP", false},   {"NanoCpus", false},
-	{"CpuShares", false},	       {"CpuPeriod", false},	     {"CpuQuota", true},
-	{"CpuRealtimePeriod", false},  {"CpuRealtimeRuntime", false}, {"CpuCount", false},
-	{"CpuPercent", false},	       {"BlkioWeight", false},	     {"PidsLimit", true},
-	{"IOMaximumIOps", false},      {"IOMaximumBandwidth", false},
+    {"Memory", 0},
+    {"MemoryReservation", 0},
+    {"MemorySwap", -1},
+    {"KernelMemory", 0},
+    {"KernelMemoryTCP", 0},
+    {"NanoCpus", 0},
+    {"CpuShares", 0},
+    {"CpuPeriod", 0},
+    {"CpuQuota", -1},
+    {"CpuRealtimePeriod", 0},
+    {"CpuRealtimeRuntime", 0},
+    {"CpuCount", 0},
+    {"CpuPercent", 0},
+    {"BlkioWeight", 0},
+    {"PidsLimit", INT64_MIN},
+    {"IOMaximumIOps", 0},
+    {"IOMaximumBandwidth", 0},
 };
 
 static const char *const strings[] = {"CpusetCpus", "CpusetMems"};
@@ -31,12 +42,11 @@ int husk_resources_check(const json_t *res, struct husk_error *err)
 	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {
 		const json_t *j = json_object_get(res, numbers[i].name);
 		if (j && !json_is_null(j) && !json_is_integer(j))
-			return husk_error_set(err, -EINVAL,
-					      "json: cannot unmarshal %s into Go value of type int64",
-					      json_is_string(j) ? "string" : "non-number");
+			return husk_error_set(
+			    err, -EINVAL, "json: cannot unmarshal %s into Go value of type int64",
+			    json_is_string(j) ? "string" : "non-number");
 		int64_t v = jint(res, numbers[i].name, 0);
-		if (v < 0 && !(numbers[i].minus_one_ok && v == -1) &&
-		    !streq(numbers[i].name, "PidsLimit"))
+		if (v < numbers[i].min)
 			return husk_error_set(err, -EINVAL, "invalid %s: %lld", numbers[i].name,
 					      (long long)v);
 		if (v > 0)
@@ -51,11 +61,11 @@ int husk_resources_check(const json_t *res, struct husk_error *err)
 	int64_t swappiness = jint(res, "MemorySwappiness", -1);
 	if (swappiness != -1)
 		return swappiness < 0 || swappiness > 100
-			       ? husk_error_set(err, -EINVAL,
-						"invalid value: %lld, valid memory swappiness range "
-						"is 0-100",
-						(long long)swappiness)
-			       : needs_cgroup("MemorySwappiness", err);
+			   ? husk_error_set(err, -EINVAL,
+					    "invalid value: %lld, valid memory swappiness range "
+					    "is 0-100",
+					    (long long)swappiness)
+			   : needs_cgroup("MemorySwappiness", err);
 	if (jbool(res, "OomKillDisable", false))
 		return needs_cgroup("OomKillDisable", err);
 	return 0;

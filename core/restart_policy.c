@@ -5,10 +5,10 @@ static const struct {
 	const char *name;
 	enum husk_restart_mode mode;
 } modes[] = {
-	{"no", HUSK_RESTART_NO},
-	{"always", HUSK_RESTART_ALWAYS},
-	{"unless-stopped", HUSK_RESTART_UNLESS_STOPPED},
-	{"on-failure", HUSK_RESTART_ON_FAILURE},
+    {"no", HUSK_RESTART_NO},
+    {"always", HUSK_RESTART_ALWAYS},
+    {"unless-stopped", HUSK_RESTART_UNLESS_STOPPED},
+    {"on-failure", HUSK_RESTART_ON_FAILURE},
 };
 
 static int mode_of(const char *name)
@@ -27,14 +27,16 @@ int husk_restart_policy_check(const json_t *rp, struct husk_error *err)
 		return 0;
 	int mode = mode_of(name);
 	if (mode < 0)
-		return husk_error_set(err, -EINVAL,
-				      "invalid restart policy: unknown policy '%s'; use one of 'no', "
-				      "'always', 'on-failure', or 'unless-stopped'",
-				      name);
+		return husk_error_set(
+		    err, -EINVAL,
+		    "invalid restart policy: unknown policy '%s'; use one of 'no', "
+		    "'always', 'on-failure', or 'unless-stopped'",
+		    name);
 	if (mode == HUSK_RESTART_ON_FAILURE) {
 		if (count < 0)
-			return husk_error_set(err, -EINVAL, "invalid restart policy: maximum retry "
-							    "count cannot be negative");
+			return husk_error_set(err, -EINVAL,
+					      "invalid restart policy: maximum retry "
+					      "count cannot be negative");
 		if (count > INT32_MAX)
 			return husk_error_set(err, -EINVAL,
 					      "invalid restart policy: maximum retry count %lld is "
@@ -43,10 +45,11 @@ int husk_restart_policy_check(const json_t *rp, struct husk_error *err)
 		return 0;
 	}
 	if (count != 0)
-		return husk_error_set(err, -EINVAL,
-				      "invalid restart policy: maximum retry count can only be used "
-				      "with 'on-failure'%s",
-				      count < 0 ? " and cannot be negative" : "");
+		return husk_error_set(
+		    err, -EINVAL,
+		    "invalid restart policy: maximum retry count can only be used "
+		    "with 'on-failure'%s",
+		    count < 0 ? " and cannot be negative" : "");
 	return 0;
 }
 
@@ -69,9 +72,8 @@ void husk_restart_policy_parse(const json_t *rp, struct husk_restart_policy *p)
 	int mode = mode_of(jstr(rp, "Name"));
 	int64_t count = jint(rp, "MaximumRetryCount", 0);
 	p->mode = mode < 0 ? HUSK_RESTART_NO : (enum husk_restart_mode)mode;
-	p->max_retries = p->mode == HUSK_RESTART_ON_FAILURE && count > 0 && count <= INT32_MAX
-				 ? (int)count
-				 : 0;
+	p->max_retries =
+	    p->mode == HUSK_RESTART_ON_FAILURE && count > 0 && count <= INT32_MAX ? (int)count : 0;
 }
 
 bool husk_restart_policy_is_none(const struct husk_restart_policy *p)

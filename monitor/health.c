@@ -34,8 +34,8 @@ static void arm(struct monitor *m, int64_t ns)
 	struct health *h = m->health;
 	if (ns <= 0)
 		ns = 1;
-	struct itimerspec its = {.it_value = {.tv_sec = ns / 1000000000,
-					      .tv_nsec = ns % 1000000000}};
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000}};
 	timerfd_settime(h->timer.fd, 0, &its, NULL);
 }
 
@@ -166,8 +166,8 @@ bool health_on_child_exit(struct monitor *m, pid_t pid, int status)
 		char d[40];
 		husk_go_duration(h->cfg.timeout_ns, d);
 		_cleanup_free_ char *msg =
-			*out ? xasprintf("Health check exceeded timeout (%s): %s", d, out)
-			     : xasprintf("Health check exceeded timeout (%s)", d);
+		    *out ? xasprintf("Health check exceeded timeout (%s): %s", d, out)
+			 : xasprintf("Health check exceeded timeout (%s)", d);
 		record(m, -1, msg);
 	} else {
 		record(m, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out);

@@ -60,8 +60,8 @@ static int arm(struct monitor *m, int64_t ms)
 			return -errno;
 		watch_add(m, &r->timer, EPOLLIN);
 	}
-	struct itimerspec its = {.it_value = {.tv_sec = ms / 1000,
-					      .tv_nsec = (ms % 1000) * 1000000 + (ms ? 0 : 1)}};
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 + (ms ? 0 : 1)}};
 	return timerfd_settime(r->timer.fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 

@@ -105,9 +105,8 @@ static void test_config(void)
 
 static void test_intervals(void)
 {
-	struct husk_health_config hc = {.interval_ns = 10 * S,
-					.start_period_ns = 30 * S,
-					.start_interval_ns = 1 * S};
+	struct husk_health_config hc = {
+	    .interval_ns = 10 * S, .start_period_ns = 30 * S, .start_interval_ns = 1 * S};
 	json_t *h = husk_health_starting(NULL);
 	CHECK(husk_health_next_ns(&hc, 0, h) == 1 * S);
 	CHECK(husk_health_next_ns(&hc, 25 * S, h) == 5 * S); /* the period's end comes first */

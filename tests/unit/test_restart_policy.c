@@ -42,8 +42,8 @@ static void test_validation(void)
 		  "and cannot be negative");
 
 	struct husk_error err = {0};
-	json_t *hc = json_loads("{\"AutoRemove\":true,\"RestartPolicy\":{\"Name\":\"always\"}}",
-				0, NULL);
+	json_t *hc =
+	    json_loads("{\"AutoRemove\":true,\"RestartPolicy\":{\"Name\":\"always\"}}", 0, NULL);
 	CHECK(husk_restart_policy_check_host_config(hc, &err) == -EINVAL);
 	CHECK_STREQ(err.message, "can't create 'AutoRemove' container with restart policy");
 	json_decref(hc);
@@ -66,7 +66,8 @@ static void test_decisions(void)
 	struct husk_restart_policy no = policy("{\"Name\":\"no\"}");
 	struct husk_restart_policy always = policy("{\"Name\":\"always\"}");
 	struct husk_restart_policy unless = policy("{\"Name\":\"unless-stopped\"}");
-	struct husk_restart_policy fail3 = policy("{\"Name\":\"on-failure\",\"MaximumRetryCount\":3}");
+	struct husk_restart_policy fail3 =
+	    policy("{\"Name\":\"on-failure\",\"MaximumRetryCount\":3}");
 	struct husk_restart_policy fail = policy("{\"Name\":\"on-failure\"}");
 	int64_t d = 0;
 	CHECK(!husk_restart_next(&no, 0, 1, false, 0, &d));
