@@ -2,6 +2,7 @@
  * GET /containers/json, from the stored record and state, with Docker's defaults filled in. */
 #include "container_json.h"
 
+#include "core/health.h"
 #include "core/json.h"
 #include "core/runtime.h"
 #include "core/spec.h"
@@ -117,10 +118,13 @@ static json_t *state(const struct husk_container *c)
 	format_time_ns(st->status == HUSK_RUNNING || st->status == HUSK_PAUSED ? 0
 										 : st->finished_ns,
 		       finished);
+	/* As Docker, a restarting container is still "running" (for stop, kill and rm). */
 	json_t *s = json_pack(
 		"{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
 		husk_status_name(st->status), "Running",
-		st->status == HUSK_RUNNING || st->status == HUSK_PAUSED, "Paused",
+		st->status == HUSK_RUNNING || st->status == HUSK_PAUSED ||
+			st->status == HUSK_RESTARTING,
+		"Paused",
 		st->status == HUSK_PAUSED, "Restarting", st->status == HUSK_RESTARTING, "OOMKilled",
 		st->oom_killed, "Dead", st->status == HUSK_DEAD, "Pid",
 		st->status == HUSK_RUNNING || st->status == HUSK_PAUSED ? (int)st->pid : 0,
@@ -276,9 +280,13 @@ char *container_status_text(const struct husk_state *st)
 	char d[64];
 	int64_t now = now_ns();
 	switch (st->status) {
-	case HUSK_RUNNING:
+	case HUSK_RUNNING: {
 		human_duration(now - st->started_ns, d, sizeof d);
-		return xasprintf("Up %s", d);
+		const char *h = husk_health_status(st->health);
+		if (!h)
+			return xasprintf("Up %s", d);
+		return xasprintf("Up %s (%s%s)", d, streq(h, "starting") ? "health: " : "", h);
+	}
 	case HUSK_PAUSED:
 		human_duration(now - st->started_ns, d, sizeof d);
 		return xasprintf("Up %s (Paused)", d);

@@ -7,6 +7,7 @@
 #include "core/create.h"
 #include "core/events.h"
 #include "core/filters.h"
+#include "core/health.h"
 #include "core/fs.h"
 #include "core/image.h"
 #include "core/monitor_proto.h"
@@ -98,6 +99,11 @@ static bool m_exited(const char *want, const struct husk_container *c, const voi
 	return c->state.status == HUSK_EXITED && atoi(want) == c->state.exit_code;
 }
 
+static bool m_health(const char *want, const struct husk_container *c, const void *ctx)
+{
+	return streq(want, str_or(husk_health_status(c->state.health), "none"));
+}
+
 static bool m_ancestor(const char *want, const struct husk_container *c, const void *ctx)
 {
 	const struct husk_store *s = ctx;
@@ -107,21 +113,31 @@ static bool m_ancestor(const char *want, const struct husk_container *c, const v
 	return streq(img->id, jstr(c->config, "ImageID"));
 }
 
-static int check_status_filter(json_t *vals, struct husk_error *err)
+/* The first value of a filter that is not one of ok (NULL-terminated), or NULL. */
+static const char *bad_value(json_t *vals, const char *const *ok)
 {
-	static const char *const ok[] = {"created", "restarting", "running", "removing",
-					 "paused",  "exited",	  "dead"};
 	size_t i;
 	json_t *e;
 	json_array_foreach(vals, i, e)
 	{
-		bool found = false;
-		for (size_t k = 0; k < ARRAY_SIZE(ok); k++)
-			found |= streq(ok[k], json_string_value(e));
-		if (!found)
-			return husk_error_set(err, -EINVAL,
-					      "invalid filter 'status=%s'", json_string_value(e));
+		if (!strv_contains((char *const *)ok, json_string_value(e)))
+			return json_string_value(e);
 	}
+	return NULL;
+}
+
+static int check_value_filters(const struct husk_filters *f, struct husk_error *err)
+{
+	static const char *const statuses[] = {"created", "restarting", "running", "removing",
+					       "paused",  "exited",	"dead",	   NULL};
+	static const char *const health[] = {"starting", "healthy", "unhealthy", "none", NULL};
+	const char *bad = bad_value(husk_filters_get(f, "status"), statuses);
+	if (bad)
+		return husk_error_set(err, -EINVAL, "invalid filter 'status=%s'", bad);
+	bad = bad_value(husk_filters_get(f, "health"), health);
+	if (bad)
+		return husk_error_set(err, -EINVAL, "Unrecognised filter value for health: %s",
+				      bad);
 	return 0;
 }
 
@@ -151,7 +167,7 @@ enum MHD_Result h_containers_list(struct req *r)
 		return reply_error(r, &err);
 	struct husk_filters f;
 	if (husk_filters_parse(query(r, "filters"), list_filters, &f, &err) < 0 ||
-	    check_status_filter(husk_filters_get(&f, "status"), &err) < 0) {
+	    check_value_filters(&f, &err) < 0) {
 		husk_filters_clear(&f);
 		return reply_error(r, &err);
 	}
@@ -188,6 +204,7 @@ enum MHD_Result h_containers_list(struct req *r)
 			  match_any(husk_filters_get(&f, "id"), m_id, c, NULL) &&
 			  match_any(husk_filters_get(&f, "status"), m_status, c, NULL) &&
 			  match_any(husk_filters_get(&f, "exited"), m_exited, c, NULL) &&
+			  match_any(husk_filters_get(&f, "health"), m_health, c, NULL) &&
 			  match_any(husk_filters_get(&f, "ancestor"), m_ancestor, c,
 				    &r->api->store);
 		if (ok)

@@ -307,7 +307,7 @@ int container_stop(struct api *api, const struct husk_container *c, int sig, int
 int container_kill(struct api *api, const struct husk_container *c, int sig,
 		   struct husk_error *err)
 {
-	if (c->state.status != HUSK_RUNNING && c->state.status != HUSK_PAUSED)
+	if (!is_live(c->state.status))
 		return husk_error_set(err, -EBUSY,
 				      "Cannot kill container: %s: Container %s is not running",
 				      c->name, c->id);

@@ -1,5 +1,6 @@
 /* husk-api: the Docker Engine API for one user, started on demand, gone when idle. */
 #include "api.h"
+#include "autostart.h"
 #include "server.h"
 
 #include "core/fs.h"
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sd_notify(1, "READY=1"); /* and unset NOTIFY_SOCKET */
+	autostart_after_boot(&api);
 	husk_log(LOG_DEBUG, "serving (idle timeout %us, monitor %s)", api.idle_timeout,
 		 api.monitor_path);
 

@@ -16,6 +16,7 @@ static const struct route routes[] = {
 	{"DELETE", "/images/{*}", h_image_delete, BODY_IGNORE},
 
 	{"POST", "/containers/create", h_containers_create, BODY_JSON},
+	{"POST", "/containers/prune", h_containers_prune, BODY_IGNORE},
 	{"GET", "/containers/json", h_containers_list, BODY_IGNORE},
 	{"GET", "/containers/{}/json", h_container_inspect, BODY_IGNORE},
 	{"POST", "/containers/{}/start", h_container_start, BODY_IGNORE},
@@ -28,6 +29,7 @@ static const struct route routes[] = {
 	{"POST", "/containers/{}/attach", h_container_attach, BODY_HIJACK},
 	{"POST", "/containers/{}/resize", h_container_resize, BODY_IGNORE},
 	{"POST", "/containers/{}/rename", h_container_rename, BODY_IGNORE},
+	{"POST", "/containers/{}/update", h_container_update, BODY_JSON},
 
 };
 

@@ -42,6 +42,8 @@ enum MHD_Result h_container_logs(struct req *r);
 enum MHD_Result h_container_attach(struct req *r);
 enum MHD_Result h_container_resize(struct req *r);
 enum MHD_Result h_container_rename(struct req *r);
+enum MHD_Result h_container_update(struct req *r);
+enum MHD_Result h_containers_prune(struct req *r);
 
 enum MHD_Result h_images_create(struct req *r);
 enum MHD_Result h_images_load(struct req *r);

@@ -2,9 +2,12 @@
 #include "caps.h"
 #include "container.h"
 #include "fs.h"
+#include "health.h"
 #include "ids.h"
 #include "image.h"
 #include "json.h"
+#include "resources.h"
+#include "restart_policy.h"
 #include "seccomp.h"
 #include "spec.h"
 
@@ -32,6 +35,12 @@ static const struct field fields[] = {
 	{"Env", T_STRV},
 	{"Cmd", T_STRSLICE},
 	{"Healthcheck", T_OBJ},
+	{"Healthcheck.Test", T_STRV},
+	{"Healthcheck.Interval", T_INT},
+	{"Healthcheck.Timeout", T_INT},
+	{"Healthcheck.StartPeriod", T_INT},
+	{"Healthcheck.StartInterval", T_INT},
+	{"Healthcheck.Retries", T_INT},
 	{"ArgsEscaped", T_BOOL},
 	{"Image", T_STR},
 	{"Volumes", T_OBJ},
@@ -241,27 +250,6 @@ static void inherit_string(json_t *cfg, const json_t *img, const char *key)
 		json_object_set_new(cfg, key, json_string(i));
 }
 
-/* Field by field: what the user's healthcheck leaves empty or zero comes from the image's. */
-static void merge_healthcheck(json_t *cfg, const json_t *img)
-{
-	static const char *const numbers[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
-					      "Retries"};
-	json_t *ih = jobj(img, "Healthcheck");
-	json_t *uh = jobj(cfg, "Healthcheck");
-	if (!ih)
-		return;
-	if (!uh) {
-		json_object_set(cfg, "Healthcheck", ih);
-		return;
-	}
-	if (empty_array(json_object_get(uh, "Test")) && jarr(ih, "Test"))
-		json_object_set(uh, "Test", jarr(ih, "Test"));
-	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {
-		json_t *v = json_object_get(ih, numbers[i]);
-		if (jint(uh, numbers[i], 0) == 0 && json_is_integer(v))
-			json_object_set(uh, numbers[i], v);
-	}
-}
 
 void husk_merge_image_config(json_t *config, const json_t *img)
 {
@@ -304,7 +292,7 @@ void husk_merge_image_config(json_t *config, const json_t *img)
 			json_object_set(config, "Entrypoint", iep ? iep : json_null());
 		}
 	}
-	merge_healthcheck(config, img);
+	husk_health_merge(config, img);
 	if (empty_array(json_object_get(config, "OnBuild")) && jarr(img, "OnBuild"))
 		json_object_set(config, "OnBuild", jarr(img, "OnBuild"));
 	if (empty_array(json_object_get(config, "Shell")) && jarr(img, "Shell"))
@@ -332,17 +320,6 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 	else if (!streq(nm, "bridge") && !streq(nm, "none") && !streq(nm, "host"))
 		return husk_error_set(err, -ENOENT, "network %s not found", nm);
 
-	json_t *rp = jobj(hc, "RestartPolicy");
-	const char *rname = rp ? str_or(jstr(rp, "Name"), "") : "";
-	if (!streq(rname, "") && !streq(rname, "no"))
-		return husk_error_set(err, -EOPNOTSUPP,
-				      "restart policy \"%s\" is not supported by this version of "
-				      "husk",
-				      rname);
-	if (jbool(hc, "AutoRemove", false) && rp && !str_empty(rname) && !streq(rname, "no"))
-		return husk_error_set(err, -EINVAL,
-				      "conflicting options: cannot specify both --restart and --rm");
-
 	int64_t shm = jint(hc, "ShmSize", 0);
 	if (shm < 0)
 		return husk_error_set(err, -EINVAL, "SHM size can not be less than 0");
@@ -360,31 +337,16 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 		return husk_error_set(err, -EINVAL, "invalid StopTimeout %lld",
 				      (long long)st);
 
-	static const char *const limits[] = {"Memory", "NanoCpus", "CpuShares", "CpuQuota",
-					     "MemorySwap", "BlkioWeight"};
-	for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
-		int64_t v = jint(hc, limits[i], 0);
-		if (v < 0 && !(streq(limits[i], "MemorySwap") && v == -1))
-			return husk_error_set(err, -EINVAL, "invalid %s: %lld", limits[i],
-					      (long long)v);
-		if (v > 0)
-			return husk_error_set(err, -EOPNOTSUPP,
-					      "%s: resource limits need a delegated cgroup, which "
-					      "this version of husk does not use yet",
-					      limits[i]);
-	}
-	int64_t pids = jint(hc, "PidsLimit", 0);
-	if (pids > 0)
-		return husk_error_set(err, -EOPNOTSUPP,
-				      "PidsLimit: resource limits need a delegated cgroup, which "
-				      "this version of husk does not use yet");
+	int r = husk_resources_check(hc, err);
+	if (r < 0)
+		return r;
 
 	uint64_t caps;
 	_cleanup_strv_ char **add = NULL;
 	_cleanup_strv_ char **drop = NULL;
 	json_to_strv(jarr(hc, "CapAdd"), &add);
 	json_to_strv(jarr(hc, "CapDrop"), &drop);
-	int r = husk_caps_adjust(HUSK_DEFAULT_CAPS, add, drop, &caps, err);
+	r = husk_caps_adjust(HUSK_DEFAULT_CAPS, add, drop, &caps, err);
 	if (r < 0)
 		return r;
 
@@ -584,6 +546,12 @@ int husk_create_container(const struct husk_store *s, const json_t *body, const 
 		return husk_error_set(err, -EINVAL,
 				      "config cannot be empty in order to create a container");
 	int r = husk_check_create_types(body, err);
+	if (r < 0)
+		return r;
+	/* As Docker, the request is checked before its image is looked up. */
+	r = husk_restart_policy_check_host_config(jobj(body, "HostConfig"), err);
+	if (r == 0)
+		r = husk_health_check(jobj(body, "Healthcheck"), err);
 	if (r < 0)
 		return r;
 	const char *image_ref = jstr(body, "Image");

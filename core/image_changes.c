@@ -504,44 +504,6 @@ static int do_onbuild(struct changes *c, const char *rest)
 	return 0;
 }
 
-/* Go's time.ParseDuration for what healthchecks use: "1m30s", "500ms", "1.5h". */
-static int parse_duration(const char *s, int64_t *ns)
-{
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {{"ns", 1},	 {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-		     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-	double total = 0;
-	if (streq(s, "0")) {
-		*ns = 0;
-		return 0;
-	}
-	if (!*s)
-		return -EINVAL;
-	while (*s) {
-		char *end;
-		double v = strtod(s, &end);
-		if (end == s || v < 0)
-			return -EINVAL;
-		s = end;
-		size_t best = 0, best_len = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-			size_t l = strlen(units[i].unit);
-			if (strncmp(s, units[i].unit, l) == 0 && l > best_len) {
-				best = i;
-				best_len = l;
-			}
-		}
-		if (!best_len)
-			return -EINVAL;
-		total += v * units[best].mult;
-		s += best_len;
-	}
-	*ns = (int64_t)total;
-	return 0;
-}
-
 static int healthcheck_option(struct changes *c, json_t *hc, const char *opt)
 {
 	static const struct {
@@ -558,7 +520,7 @@ static int healthcheck_option(struct changes *c, json_t *hc, const char *opt)
 		if (!streq(name, durations[i].flag))
 			continue;
 		int64_t ns;
-		if (parse_duration(val, &ns) < 0)
+		if (parse_go_duration(val, &ns) < 0)
 			return husk_error_set(c->err, -EINVAL, "time: invalid duration \"%s\"",
 					      val);
 		json_object_set_new(hc, durations[i].key, json_integer(ns));

@@ -4,14 +4,21 @@
  * client connects, sends one request — a JSON object, optionally with one fd by SCM_RIGHTS —
  * and reads one JSON answer: {"ok":true,...} or {"ok":false,"code":-errno,"message":"..."}.
  *
- *   {"op":"kill","signal":N}                       signal the container's process
+ *   {"op":"kill","signal":N}                       signal the container's process; a kill
+ *                                                  by the user also counts for the restart
+ *                                                  policy (no restart after SIGKILL or the
+ *                                                  stop signal; while restarting it ends the
+ *                                                  container)
  *   {"op":"stop","signal":N,"timeout":T}           signal, SIGKILL after T s (T<0: never);
- *                                                  answered once the container has exited:
- *                                                  {"ok":true,"exitCode":N}
+ *                                                  no restart follows; answered once the
+ *                                                  exit is recorded: {"ok":true,"exitCode":N}
  *   {"op":"attach","stdin":b,"stdout":b,"stderr":b,"logs":b,"detachKeys":"..."} + fd
  *                                                  the fd (a hijacked client connection) is
  *                                                  the monitor's from now on
  *   {"op":"resize","h":H,"w":W}                    the TTY's window size
+ *   {"op":"update","restartPolicy":{"Name":"always","MaximumRetryCount":0}}
+ *                                                  the restart policy for the next exits
+ *                                                  (docker update; config.json is husk-api's)
  *
  * Starting: husk-api runs `husk-monitor --id ID --data-dir D --run-dir R --sync-fd N
  * [--attach-fd FD:FLAGS]...`; the monitor writes one JSON line on the sync fd when the

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -70,7 +71,7 @@ void husk_spec_free(struct husk_spec *spec)
 }
 
 /* Messages on the handshake socket, child to parent. */
-enum { MSG_PTY = 'T', MSG_ERROR = 'E' };
+enum { MSG_PTY = 'T', MSG_ERROR = 'E', MSG_PID = 'P' };
 
 struct child_report {
 	char type;
@@ -215,9 +216,9 @@ static int set_credentials(const struct husk_user *u, struct husk_error *err)
 	return 0;
 }
 
+/* The container's own part of the setup: namespaces' contents, the root, the terminal. */
 static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io, int sync,
-		       bool have_tty_gid, char *exe, size_t exe_len, char ***envp,
-		       struct husk_error *err)
+		       bool have_tty_gid, struct husk_error *err)
 {
 	int r;
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
@@ -236,84 +237,112 @@ static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io
 	if (spec->net != HUSK_NET_HOST && (r = bring_up_lo(err)) < 0)
 		return r;
 	if (spec->tty)
-		r = setup_tty(spec, sync, err);
-	else
-		r = setsid() < 0 ? husk_error_sys(err, -errno, "setsid") : 0;
-	if (r < 0)
-		return r;
+		return setup_tty(spec, sync, err);
+	return setsid() < 0 ? husk_error_sys(err, -errno, "setsid") : 0;
+}
 
+/* From root of the container's user namespace to the process: user, environment, working
+ * directory, limits, capabilities, no_new_privs, seccomp. */
+static int process_setup(const struct husk_spec *c, const struct husk_proc_spec *p, char *exe,
+			 size_t exe_len, char ***envp, struct husk_error *err)
+{
 	struct husk_user u;
-	r = husk_user_resolve(spec->user, spec->extra_groups, "/etc/passwd", "/etc/group", &u, err);
+	int r = husk_user_resolve(p->user, p->extra_groups, "/etc/passwd", "/etc/group", &u, err);
 	if (r < 0)
 		return r;
-	*envp = husk_env_finish(spec->env, u.home);
-	const char *cwd = str_empty(spec->cwd) ? "/" : spec->cwd;
+	*envp = husk_env_finish(p->env, u.home);
+	const char *cwd = str_empty(p->cwd) ? "/" : p->cwd;
 	if (chdir(cwd) < 0) {
-		/* Docker creates a missing WorkingDir. */
-		if (errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
+		/* Docker creates a missing WorkingDir for the container (not for exec). */
+		if (!p->create_cwd || errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
 			return husk_error_sys(err, -errno, "cannot enter the working directory %s",
 					      cwd);
 		if (u.uid != 0)
 			(void)!chown(cwd, u.uid, u.gid);
 	}
-	if ((r = set_rlimits(spec, err)) < 0)
+	if ((r = set_rlimits(c, err)) < 0)
 		return r;
-	if ((r = husk_caps_bound(spec->caps, err)) < 0)
+	if ((r = husk_caps_bound(c->caps, err)) < 0)
 		return r;
 	if ((r = set_credentials(&u, err)) < 0)
 		return r;
-	if ((r = husk_caps_set(spec->caps, u.uid == 0, err)) < 0)
+	if ((r = husk_caps_set(c->caps, u.uid == 0, err)) < 0)
 		return r;
 	/* The executable is looked up as the user, as execve will be done. */
-	if ((r = find_executable(spec->argv[0], *envp, exe, exe_len, err)) < 0)
+	if ((r = find_executable(p->argv[0], *envp, exe, exe_len, err)) < 0)
 		return r;
 	/* Changing credentials cleared the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_error_sys(err, -errno, "no_new_privs");
-	if (!spec->privileged && !streq(spec->seccomp_profile, "unconfined")) {
-		uint64_t eff = u.uid == 0 ? spec->caps : 0;
-		if ((r = husk_seccomp_load(spec->seccomp_profile, eff, err)) < 0)
+	if (!c->privileged && !streq(c->seccomp_profile, "unconfined")) {
+		uint64_t eff = u.uid == 0 ? c->caps : 0;
+		if ((r = husk_seccomp_load(c->seccomp_profile, eff, err)) < 0)
 			return r;
 	}
 	return 0;
 }
 
-_noreturn_ static void child_main(const struct husk_spec *spec, const struct husk_stdio *io,
-				  int sync, bool have_tty_gid)
+/* The child's default signal dispositions: the monitor blocks and ignores signals for its
+ * own loop, and a shell can't even trap a signal ignored at its start. */
+static void reset_signals(void)
 {
-	struct child_report rep = {.type = MSG_ERROR};
-	struct husk_error err = {0};
-	char c = 0;
-	char exe[4096];
-	char **env = NULL;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The monitor blocks and ignores signals for its own loop; the container must start
-	 * with the defaults (a shell can't even trap a signal ignored at its start). */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int i = 1; i < NSIG; i++)
 		if (i != SIGKILL && i != SIGSTOP)
 			signal(i, SIG_DFL);
-	if (read(sync, &c, 1) != 1 || c != 'G')
-		_exit(1); /* the monitor could not map our ids; it reports why */
-	int r = child_setup(spec, io, sync, have_tty_gid, exe, sizeof exe, &env, &err);
+}
+
+static void report_failure(int sync, int r, const struct husk_error *err)
+{
+	struct child_report rep = {.type = MSG_ERROR};
+	rep.code = err->code ? err->code : r;
+	snprintf(rep.message, sizeof rep.message, "%s", err->message);
+	(void)!send(sync, &rep, sizeof rep, MSG_NOSIGNAL);
+	_exit(rep.code == -ENOENT ? 127 : rep.code == -EACCES ? 126 : 1);
+}
+
+_noreturn_ void husk_proc_exec(const struct husk_spec *c, const struct husk_proc_spec *p,
+			       int sync, int setup_result, struct husk_error *err)
+{
+	char exe[4096];
+	char **env = NULL;
+	int r = setup_result;
+	reset_signals();
+	if (r == 0)
+		r = process_setup(c, p, exe, sizeof exe, &env, err);
 	if (r == 0) {
 		/* Only 0, 1, 2 cross into the container; sync closes on exec = success. */
 		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-		execve(exe, spec->argv, env);
-		r = errno == ENOEXEC ? husk_error_set(&err, -EACCES, "exec: \"%s\": exec format error",
-						      spec->argv[0])
-		    : errno == EACCES ? husk_error_set(&err, -EACCES,
+		execve(exe, p->argv, env);
+		r = errno == ENOEXEC ? husk_error_set(err, -EACCES, "exec: \"%s\": exec format error",
+						      p->argv[0])
+		    : errno == EACCES ? husk_error_set(err, -EACCES,
 						       "exec: \"%s\": permission denied", exe)
-				      : husk_error_sys(&err, -errno, "exec: \"%s\"", exe);
+				      : husk_error_sys(err, -errno, "exec: \"%s\"", exe);
 	}
-	rep.code = err.code ? err.code : r;
-	snprintf(rep.message, sizeof rep.message, "%s", err.message);
-	(void)!send(sync, &rep, sizeof rep, MSG_NOSIGNAL);
-	_exit(rep.code == -ENOENT ? 127 : rep.code == -EACCES ? 126 : 1);
+	report_failure(sync, r, err);
+	_exit(1);
+}
+
+_noreturn_ static void child_main(const struct husk_spec *spec, const struct husk_stdio *io,
+				  int sync, bool have_tty_gid)
+{
+	struct husk_error err = {0};
+	char c = 0;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	reset_signals();
+	if (read(sync, &c, 1) != 1 || c != 'G')
+		_exit(1); /* the monitor could not map our ids; it reports why */
+	struct husk_proc_spec p = {.argv = spec->argv,
+				   .env = spec->env,
+				   .user = spec->user,
+				   .extra_groups = spec->extra_groups,
+				   .cwd = spec->cwd,
+				   .create_cwd = true};
+	husk_proc_exec(spec, &p, sync, child_setup(spec, io, sync, have_tty_gid, &err), &err);
 }
 
 static int recv_report(int sock, struct child_report *rep, int *fd)
@@ -335,6 +364,58 @@ static int recv_report(int sock, struct child_report *rep, int *fd)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(fd, CMSG_DATA(c), sizeof(int));
 	return (int)n;
+}
+
+int husk_proc_wait_exec(int sock, int timeout_ms, int *pty, pid_t *pid, struct husk_error *err)
+{
+	int r = 0;
+	if (pty)
+		*pty = -1;
+	for (;;) {
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		int k = poll(&p, 1, timeout_ms);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k == 0 ? husk_error_set(err, -ETIMEDOUT, "the process did not start in time")
+				   : husk_error_sys(err, -errno, "poll");
+			break;
+		}
+		struct child_report rep;
+		int fd = -1;
+		int n = recv_report(sock, &rep, &fd);
+		if (n == 0)
+			break; /* every copy closed: exec'd (or exited after its report) */
+		if (n < 0) {
+			r = husk_error_sys(err, n, "container setup failed");
+			break;
+		}
+		if (rep.type == MSG_PTY && fd >= 0 && pty && *pty < 0) {
+			*pty = fd;
+		} else if (rep.type == MSG_PID && pid) {
+			*pid = (pid_t)rep.code;
+		} else if (rep.type == MSG_ERROR && n == (int)sizeof rep) {
+			if (r == 0)
+				r = husk_error_set(err, rep.code < 0 ? rep.code : -EIO, "%s",
+						   rep.message);
+		} else {
+			if (fd >= 0)
+				close(fd);
+			if (r == 0)
+				r = husk_error_set(err, -EIO, "container setup failed: bad report");
+		}
+	}
+	if (r < 0 && pty && *pty >= 0) {
+		close(*pty);
+		*pty = -1;
+	}
+	return r;
+}
+
+int husk_proc_report_pid(int sync, pid_t pid)
+{
+	struct child_report rep = {.type = MSG_PID, .code = (int)pid};
+	return send(sync, &rep, sizeof rep, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *idmap,
@@ -371,31 +452,12 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	char go = r == 0 ? 'G' : 'X';
 	if (write(sock, &go, 1) != 1 && r == 0)
 		r = husk_error_sys(err, -errno, "container setup failed");
-	while (r == 0) {
-		struct child_report rep;
-		int fd = -1;
-		int n = recv_report(sock, &rep, &fd);
-		if (n == 0)
-			break; /* closed on exec: running */
-		if (n < 0) {
-			r = husk_error_sys(err, n, "container setup failed");
-		} else if (rep.type == MSG_PTY && fd >= 0) {
-			proc->pty_master = fd;
-		} else if (rep.type == MSG_ERROR && n == (int)sizeof rep) {
-			r = husk_error_set(err, rep.code < 0 ? rep.code : -EIO, "%s", rep.message);
-		} else {
-			if (fd >= 0)
-				close(fd);
-			r = husk_error_set(err, -EIO, "container setup failed: bad report");
-		}
-	}
+	if (r == 0)
+		r = husk_proc_wait_exec(sock, -1, &proc->pty_master, NULL, err);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		if (proc->pty_master >= 0)
-			close(proc->pty_master);
-		proc->pty_master = -1;
 		return r;
 	}
 	proc->pid = pid;

@@ -94,6 +94,31 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 		       const struct husk_stdio *stdio, struct husk_process *proc,
 		       struct husk_error *err);
 
+/* What a process in a container runs: the container's first process, or one started later
+ * in its namespaces (core/nsexec.c). The container's spec gives the rest (limits,
+ * capabilities, no_new_privs, seccomp). */
+struct husk_proc_spec {
+	char *const *argv;
+	char *const *env;	   /* HOME is added from the user's passwd entry when absent */
+	const char *user;	   /* as Config.User, resolved in the container's /etc/passwd */
+	char *const *extra_groups;
+	const char *cwd;	   /* NULL or "": "/" */
+	bool create_cwd;	   /* create a missing cwd (the container's WorkingDir) */
+};
+
+/* In a child that is root in the container's namespaces and root directory, with its stdio
+ * in place: sets up p and exec's it. setup_result < 0 (with err) is a failure of what came
+ * before. A failure is reported on sync (closed on exec: EOF means it runs) and the child
+ * exits 127 (not found), 126 (not executable) or 1. Never returns. */
+_noreturn_ void husk_proc_exec(const struct husk_spec *c, const struct husk_proc_spec *p,
+			       int sync, int setup_result, struct husk_error *err);
+/* In such a child's helper: tells the parent the pid of the process it made. */
+int husk_proc_report_pid(int sync, pid_t pid);
+/* The parent's side of sync: 0 once every copy of it is closed with the process exec'd, or
+ * the failure reported (Docker's message, -ENOENT / -EACCES as for husk_runtime_start).
+ * Collects a pty master (TTY) and a reported pid when asked. timeout_ms < 0: no limit. */
+int husk_proc_wait_exec(int sock, int timeout_ms, int *pty, pid_t *pid, struct husk_error *err);
+
 /* Docker's default capabilities, as a mask (CapEff 00000000a80425fb for root). */
 #define HUSK_DEFAULT_CAPS 0x00000000a80425fbULL
 

@@ -37,7 +37,7 @@ void husk_state_clear(struct husk_state *st)
 
 json_t *husk_state_to_json(const struct husk_state *st)
 {
-	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:i, s:b, s:I, s:I, s:s, s:i, s:I, s:b}",
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:i, s:b, s:I, s:I, s:s, s:i, s:I, s:b, s:b}",
 			      "Status", husk_status_name(st->status), "Pid", (json_int_t)st->pid,
 			      "PidStart", (json_int_t)st->pid_start,
 			      "MonitorPid", (json_int_t)st->monitor_pid, "MonitorStart",
@@ -45,7 +45,8 @@ json_t *husk_state_to_json(const struct husk_state *st)
 			      st->exit_code, "OOMKilled", st->oom_killed, "StartedAt",
 			      (json_int_t)st->started_ns, "FinishedAt", (json_int_t)st->finished_ns,
 			      "Error", st->error, "RestartCount", st->restart_count, "ExitCount",
-			      (json_int_t)st->exit_count, "Removing", st->removing);
+			      (json_int_t)st->exit_count, "Removing", st->removing,
+			      "ManuallyStopped", st->manually_stopped);
 	if (st->health)
 		json_object_set(j, "Health", st->health);
 	return j;
@@ -70,6 +71,7 @@ int husk_state_from_json(const json_t *j, struct husk_state *st)
 	st->restart_count = (int)jint(j, "RestartCount", 0);
 	st->exit_count = (unsigned)jint(j, "ExitCount", 0);
 	st->removing = jbool(j, "Removing", false);
+	st->manually_stopped = jbool(j, "ManuallyStopped", false);
 	json_t *h = jobj(j, "Health");
 	st->health = h ? json_incref(h) : NULL;
 	return 0;

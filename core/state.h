@@ -36,6 +36,7 @@ struct husk_state {
 	int restart_count;
 	unsigned exit_count;	  /* exits recorded so far: wait?condition=next-exit counts them */
 	bool removing;		  /* AutoRemove in progress */
+	bool manually_stopped;	  /* stopped or killed by the user since its last start */
 	json_t *health;		  /* State.Health, or NULL */
 };
 

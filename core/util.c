@@ -264,6 +264,43 @@ int parse_time_ns(const char *s, int64_t *out)
 	return 0;
 }
 
+int parse_go_duration(const char *s, int64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {{"ns", 1},	 {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+		     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+	double total = 0;
+	if (streq(s, "0")) {
+		*ns = 0;
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+		if (end == s || v < 0)
+			return -EINVAL;
+		s = end;
+		size_t best = 0, best_len = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			size_t l = strlen(units[i].unit);
+			if (strncmp(s, units[i].unit, l) == 0 && l > best_len) {
+				best = i;
+				best_len = l;
+			}
+		}
+		if (!best_len)
+			return -EINVAL;
+		total += v * units[best].mult;
+		s += best_len;
+	}
+	*ns = (int64_t)total;
+	return 0;
+}
+
 int parse_timestamp_arg(const char *s, int64_t *out)
 {
 	/* What clients send is "seconds[.nanoseconds]" (the CLI converts relative times and

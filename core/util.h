@@ -109,6 +109,8 @@ char *format_time_ns(int64_t ns, char buf[static 40]);
 /* Parses RFC 3339 as Go does (optional fraction; zone "Z" or "±hh:mm") into ns; -EINVAL when
  * malformed, -ERANGE outside what int64 nanoseconds hold (years 1677 to 2262). */
 int parse_time_ns(const char *s, int64_t *out);
+/* Go's time.ParseDuration for non-negative durations: "1m30s", "500ms", "1.5h" (-EINVAL). */
+int parse_go_duration(const char *s, int64_t *ns);
 /* Docker's since/until query values: unix "seconds[.nanoseconds]" (what the CLI sends after
  * converting relative times), or RFC 3339. */
 int parse_timestamp_arg(const char *s, int64_t *out);

@@ -63,15 +63,25 @@ static bool handle(struct monitor *m, int fd, json_t *req, int passed_fd)
 	const char *op = str_or(jstr(req, "op"), "");
 	struct husk_error err = {0};
 	if (streq(op, "kill")) {
-		int r = monitor_kill(m, (int)jint(req, "signal", SIGKILL), &err);
+		int sig = (int)jint(req, "signal", SIGKILL);
+		/* Restarting: no process to signal, but the user's kill ends the restarts. */
+		if (m->phase == PHASE_BACKOFF) {
+			restart_user_stop(m, sig, false);
+			answer(fd, husk_mon_ok());
+			return false;
+		}
+		int r = monitor_kill(m, sig, &err);
+		if (r == 0)
+			restart_user_stop(m, sig, false);
 		answer(fd, r < 0 ? husk_mon_fail(&err) : husk_mon_ok());
 		return false;
 	}
 	if (streq(op, "stop")) {
-		if (m->phase != PHASE_RUNNING) {
+		if (m->phase == PHASE_DONE || restart_user_stop(m, 0, true)) {
 			answer(fd, json_pack("{s:b, s:i}", "ok", 1, "exitCode", m->state.exit_code));
 			return false;
 		}
+		/* Running, or exited and draining: answered once the exit is recorded. */
 		monitor_stop(m, (int)jint(req, "signal", SIGTERM), (int)jint(req, "timeout", 10));
 		struct waiter *w = xcalloc(1, sizeof *w);
 		w->fd = fd;
@@ -98,6 +108,11 @@ static bool handle(struct monitor *m, int fd, json_t *req, int passed_fd)
 				return false;
 			}
 		}
+		answer(fd, husk_mon_ok());
+		return false;
+	}
+	if (streq(op, "update")) {
+		restart_set_policy(m, jobj(req, "restartPolicy"));
 		answer(fd, husk_mon_ok());
 		return false;
 	}

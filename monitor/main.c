@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -88,7 +89,7 @@ static void on_timer(struct monitor *m, struct watch *w, uint32_t events)
 	}
 }
 
-static int stop_signal(struct monitor *m)
+int monitor_stop_signal(const struct monitor *m)
 {
 	const char *s = jstr(jobj(m->doc, "Config"), "StopSignal");
 	if (str_empty(s))
@@ -106,7 +107,7 @@ static int stop_signal(struct monitor *m)
 	return SIGTERM;
 }
 
-static void save_state(struct monitor *m, bool persist)
+void monitor_save_state(struct monitor *m, bool persist)
 {
 	int r = husk_state_save(&m->store, m->id, &m->state, persist);
 	if (r < 0)
@@ -132,7 +133,8 @@ static void on_signal(struct monitor *m, struct watch *w, uint32_t events)
 			/* Asked to go (the service manager stopping our scope): stop the container
 			 * as `docker stop` would, and record its exit. */
 			int64_t t = jint(jobj(m->doc, "Config"), "StopTimeout", 10);
-			monitor_stop(m, stop_signal(m), (int)t);
+			if (!restart_shutdown(m))
+				monitor_stop(m, monitor_stop_signal(m), (int)t);
 		}
 	}
 	int status;
@@ -141,9 +143,11 @@ static void on_signal(struct monitor *m, struct watch *w, uint32_t events)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (pid == m->pid)
 			on_exit_status(m, status);
+		else
+			health_on_child_exit(m, pid, status);
 }
 
-static void emit(struct monitor *m, const char *action, const char *key, const char *value)
+void monitor_emit(struct monitor *m, const char *action, const char *key, const char *value)
 {
 	json_t *attrs = husk_event_container_attrs(m->doc);
 	if (key)
@@ -151,26 +155,61 @@ static void emit(struct monitor *m, const char *action, const char *key, const c
 	husk_event_emit(&m->store, "container", action, m->id, attrs);
 }
 
-static void finish(struct monitor *m)
+static void close_stdio(struct monitor *m)
 {
-	char code[16];
+	struct watch *ws[] = {&m->out, &m->err, &m->in};
+	for (size_t i = 0; i < ARRAY_SIZE(ws); i++) {
+		if (ws[i]->fd < 0)
+			continue;
+		watch_del(m, ws[i]);
+		close(ws[i]->fd);
+		/* The pty master serves as both output and input. */
+		if (ws[i] == &m->out && m->in.fd == m->out.fd)
+			m->in.fd = -1;
+		ws[i]->fd = -1;
+	}
+	m->in_len = 0;
+}
+
+/* The exit, whatever follows it: the die event, the count wait?condition=next-exit watches,
+ * no more probes, no pending SIGKILL of a stop. */
+static void record_exit(struct monitor *m)
+{
+	char code[16], ran[24];
+	health_stop(m);
+	close_stdio(m);
+	if (m->timer.fd >= 0) {
+		struct itimerspec off = {0};
+		timerfd_settime(m->timer.fd, 0, &off, NULL);
+	}
 	snprintf(code, sizeof code, "%d", m->state.exit_code);
-	emit(m, "die", "exitCode", code);
-	m->state.status = HUSK_EXITED;
+	snprintf(ran, sizeof ran, "%lld",
+		 (long long)((m->state.finished_ns - m->state.started_ns) / 1000000000));
+	json_t *attrs = husk_event_container_attrs(m->doc);
+	json_object_set_new(attrs, "exitCode", json_string(code));
+	json_object_set_new(attrs, "execDuration", json_string(ran));
+	husk_event_emit(&m->store, "container", "die", m->id, attrs);
 	m->state.exit_count++;
 	m->state.pid = 0;
+}
+
+void monitor_finish(struct monitor *m)
+{
+	m->state.status = HUSK_EXITED;
+	m->state.pid = 0;
 	m->state.removing = m->auto_remove;
-	save_state(m, true);
+	monitor_save_state(m, true);
 	control_answer_waiters(m);
 	io_close_clients(m);
 	husk_logw_close(&m->log);
+	m->phase = PHASE_DONE;
 	if (m->auto_remove) {
 		struct husk_error err = {0};
 		_cleanup_store_lock_ int lock = husk_store_lock(&m->store);
 		if (husk_container_remove_files(&m->store, &m->idmap, m->id, &err) < 0)
 			husk_log(LOG_ERR, "cannot remove container %.12s: %s", m->id, err.message);
 		else
-			emit(m, "destroy", NULL, NULL);
+			monitor_emit(m, "destroy", NULL, NULL);
 	}
 }
 
@@ -199,6 +238,17 @@ static void release_setup_pages(void)
 	}
 }
 
+/* A monitor started for the next run (docker restart) may already listen at the path. */
+static void unlink_own_socket(struct monitor *m)
+{
+	_cleanup_free_ char *sock = husk_mon_socket_path(&m->store, m->id);
+	struct stat path_st, own;
+	if (m->ctl.fd >= 0 && fstat(m->ctl.fd, &own) == 0 && stat(sock, &path_st) == 0 &&
+	    path_st.st_ino != own.st_ino)
+		return;
+	unlink(sock);
+}
+
 static void loop(struct monitor *m)
 {
 	struct epoll_event evs[16];
@@ -206,9 +256,12 @@ static void loop(struct monitor *m)
 		if (m->phase == PHASE_DRAINING &&
 		    ((!io_output_open(m) && io_clients_flushed(m)) ||
 		     mono_ms() > m->drain_deadline_ms)) {
-			finish(m);
-			return;
+			record_exit(m);
+			if (!restart_after_exit(m))
+				monitor_finish(m);
 		}
+		if (m->phase == PHASE_DONE)
+			return;
 		int timeout = m->phase == PHASE_DRAINING ? 50 : -1;
 		int n = epoll_wait(m->ep, evs, ARRAY_SIZE(evs), timeout);
 		if (n < 0 && errno != EINTR) {
@@ -366,32 +419,24 @@ static void close_child_ends(struct husk_stdio *io)
 		close(io->err);
 }
 
-static int start(struct monitor *m, struct args *a, struct husk_error *err)
+int monitor_run(struct monitor *m, struct husk_error *err)
 {
 	struct husk_stdio io;
-	if (a->scope)
-		ask_for_scope(a->sync_fd);
 	int r = open_stdio(m, &io);
-	if (r < 0)
-		return husk_error_sys(err, r, "cannot create the container's stdio");
-	_cleanup_free_ char *logpath = husk_store_data_path(&m->store, "containers/%s/container.log",
-							    m->id);
-	if ((r = husk_logw_open(&m->log, logpath)) < 0) {
+	if (r < 0) {
 		close_child_ends(&io);
-		return husk_error_sys(err, r, "cannot open the log %s", logpath);
-	}
-	/* Attached clients are connected before the process starts: nothing is missed. */
-	for (int i = 0; i < a->n_attach; i++) {
-		unsigned f = a->attach_flags[i];
-		io_attach(m, a->attach_fd[i], f & ATTACH_IN, f & ATTACH_OUT, f & ATTACH_ERR,
-			  f & ATTACH_LOGS);
+		close_stdio(m);
+		return husk_error_sys(err, r, "cannot create the container's stdio");
 	}
 	struct husk_process proc;
 	r = husk_runtime_start(&m->spec, &m->idmap, &io, &proc, err);
 	close_child_ends(&io);
-	if (r < 0)
+	if (r < 0) {
+		close_stdio(m);
 		return r;
+	}
 	m->pid = proc.pid;
+	m->phase = PHASE_RUNNING;
 	if (proc.pty_master >= 0) {
 		fcntl(proc.pty_master, F_SETFL, O_NONBLOCK);
 		m->out.fd = proc.pty_master;
@@ -411,6 +456,38 @@ static int start(struct monitor *m, struct args *a, struct husk_error *err)
 	if (m->in.fd >= 0 && m->in.fd != m->out.fd)
 		watch_add(m, &m->in, 0);
 	return 0;
+}
+
+void monitor_running(struct monitor *m)
+{
+	m->state.status = HUSK_RUNNING;
+	m->state.pid = m->pid;
+	m->state.pid_start = husk_pid_start_time(m->pid);
+	m->state.started_ns = now_ns();
+	m->state.finished_ns = 0;
+	m->state.exit_code = 0;
+	m->state.error[0] = 0;
+	health_start(m);
+	monitor_save_state(m, true);
+	monitor_emit(m, "start", NULL, NULL);
+}
+
+static int start(struct monitor *m, struct args *a, struct husk_error *err)
+{
+	if (a->scope)
+		ask_for_scope(a->sync_fd);
+	_cleanup_free_ char *logpath = husk_store_data_path(&m->store, "containers/%s/container.log",
+							    m->id);
+	int r = husk_logw_open(&m->log, logpath);
+	if (r < 0)
+		return husk_error_sys(err, r, "cannot open the log %s", logpath);
+	/* Attached clients are connected before the process starts: nothing is missed. */
+	for (int i = 0; i < a->n_attach; i++) {
+		unsigned f = a->attach_flags[i];
+		io_attach(m, a->attach_fd[i], f & ATTACH_IN, f & ATTACH_OUT, f & ATTACH_ERR,
+			  f & ATTACH_LOGS);
+	}
+	return monitor_run(m, err);
 }
 
 static int setup(struct monitor *m, struct args *a, struct husk_error *err)
@@ -447,6 +524,8 @@ static int setup(struct monitor *m, struct args *a, struct husk_error *err)
 	m->sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	m->sig.fn = on_signal;
 	watch_add(m, &m->sig, EPOLLIN);
+	restart_init(m);
+	health_init(m);
 	r = control_listen(m);
 	if (r < 0)
 		return husk_error_sys(err, r, "cannot listen on the monitor socket");
@@ -486,7 +565,7 @@ int main(int argc, char **argv)
 			snprintf(m.state.error, sizeof m.state.error, "%s", err.message);
 			m.state.exit_count++;
 			m.state.finished_ns = now_ns();
-			save_state(&m, true);
+			monitor_save_state(&m, true);
 		}
 		report(a.sync_fd, json_pack("{s:b, s:i, s:s, s:i}", "ok", 0, "code", err.code,
 					    "message", err.message, "exitCode", code));
@@ -494,7 +573,7 @@ int main(int argc, char **argv)
 		if (m.auto_remove) {
 			_cleanup_store_lock_ int lock = husk_store_lock(&m.store);
 			if (husk_container_remove_files(&m.store, &m.idmap, m.id, NULL) == 0)
-				emit(&m, "destroy", NULL, NULL);
+				monitor_emit(&m, "destroy", NULL, NULL);
 		} else {
 			_cleanup_free_ char *sock = husk_mon_socket_path(&m.store, m.id);
 			unlink(sock);
@@ -502,26 +581,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	m.state.status = HUSK_RUNNING;
-	m.state.pid = m.pid;
-	m.state.pid_start = husk_pid_start_time(m.pid);
+	/* A start by the user: the restart count and the user's last stop start over. */
 	m.state.monitor_pid = getpid();
 	m.state.monitor_start = husk_pid_start_time(getpid());
 	husk_boot_id(m.state.boot_id);
-	m.state.started_ns = now_ns();
-	m.state.finished_ns = 0;
-	m.state.exit_code = 0;
-	m.state.error[0] = 0;
-	save_state(&m, true);
-	emit(&m, "start", NULL, NULL);
+	m.state.restart_count = 0;
+	m.state.manually_stopped = false;
+	monitor_running(&m);
 	report(a.sync_fd, json_pack("{s:b, s:i, s:i}", "ok", 1, "pid", (int)m.pid, "monitorPid",
 				    (int)getpid()));
 
 	release_setup_pages();
 	loop(&m);
-	if (!m.auto_remove) {
-		_cleanup_free_ char *sock = husk_mon_socket_path(&m.store, m.id);
-		unlink(sock);
-	}
+	if (!m.auto_remove)
+		unlink_own_socket(&m);
 	return 0;
 }

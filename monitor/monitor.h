@@ -3,6 +3,8 @@
  *   main.c     arguments, start, the loop, exit and clean-up
  *   io.c       the container's stdio: output to the log and to attached clients, input
  *   control.c  the monitor socket: kill, stop, attach, resize
+ *   restart.c  the restart policy: the decision after an exit, the back-off, the new run
+ *   health.c   healthcheck probes inside the container, State.Health
  */
 #pragma once
 
@@ -43,8 +45,12 @@ struct waiter {
 enum phase {
 	PHASE_RUNNING,
 	PHASE_DRAINING, /* the container exited: reading what is left of its output */
+	PHASE_BACKOFF,	/* waiting to run it again (restart policy) */
 	PHASE_DONE,
 };
+
+struct restart; /* restart.c */
+struct health;	/* health.c */
 
 struct monitor {
 	struct husk_store store;
@@ -69,6 +75,8 @@ struct monitor {
 	pid_t pid;
 	enum phase phase;
 	int64_t drain_deadline_ms;
+	struct restart *restart;
+	struct health *health;
 };
 
 /* io.c */
@@ -85,9 +93,40 @@ int control_listen(struct monitor *m);
 void control_on_accept(struct monitor *m, struct watch *w, uint32_t events);
 void control_answer_waiters(struct monitor *m);
 
+/* restart.c */
+void restart_init(struct monitor *m);
+/* After an exit has been recorded: true when a restart is scheduled (phase BACKOFF). */
+bool restart_after_exit(struct monitor *m);
+/* docker update: the policy for the next exits. */
+void restart_set_policy(struct monitor *m, const json_t *policy);
+/* The user stopped (docker stop) or signalled (docker kill) the container; in the back-off,
+ * a stop ends the container at once. Returns true when the monitor is done. */
+bool restart_user_stop(struct monitor *m, int sig, bool stop);
+/* Asked to go (SIGTERM from the service manager, or shutdown): no restart follows; the user's
+ * wish is not recorded, so the container is started again at the next boot. */
+bool restart_shutdown(struct monitor *m);
+
+/* health.c */
+void health_init(struct monitor *m);
+/* At each start of the container: State.Health "starting", the first probe scheduled. */
+void health_start(struct monitor *m);
+/* At its exit: no more probes, State.Health "unhealthy". */
+void health_stop(struct monitor *m);
+/* A child of ours exited: true when it was the running probe. */
+bool health_on_child_exit(struct monitor *m, pid_t pid, int status);
+
 /* main.c */
 void watch_add(struct monitor *m, struct watch *w, uint32_t events);
 void watch_mod(struct monitor *m, struct watch *w, uint32_t events);
 void watch_del(struct monitor *m, struct watch *w);
 int monitor_kill(struct monitor *m, int sig, struct husk_error *err);
 int monitor_stop(struct monitor *m, int sig, int timeout_s);
+int monitor_stop_signal(const struct monitor *m);
+void monitor_save_state(struct monitor *m, bool persist);
+void monitor_emit(struct monitor *m, const char *action, const char *key, const char *value);
+/* One run of the container: its stdio, the process, the watches. */
+int monitor_run(struct monitor *m, struct husk_error *err);
+/* The run started: state "running", the start event, healthchecks. */
+void monitor_running(struct monitor *m);
+/* No run follows: state "exited", waiters answered, clients closed, auto-remove; phase DONE. */
+void monitor_finish(struct monitor *m);

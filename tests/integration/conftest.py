@@ -95,10 +95,18 @@ class Husk:
             self.activator = None
 
     def api_pids(self):
-        """Pids of husk-api processes serving this test session."""
-        out = subprocess.run(["pgrep", "-f", f"husk-api --data-dir {self.data_dir}"],
-                             capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
+        """Pids of husk-api processes serving this test session (not husk-activate, whose
+        command line holds husk-api's)."""
+        pids = []
+        for d in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except (OSError, ValueError):
+                continue
+            if argv[0] == self.api_bin.encode() and self.data_dir.encode() in argv:
+                pids.append(int(d))
+        return pids
 
     def kill_api(self, sig=signal.SIGKILL):
         for pid in self.api_pids():

@@ -55,7 +55,7 @@ static void test_json_round_trip(void)
 		      "'MonitorStart':123456789012,'BootId':'b00t-1d','ExitCode':137,"
 		      "'OOMKilled':true,'StartedAt':1700000000123456789,"
 		      "'FinishedAt':1700000001000000000,'Error':'an \\'error\\'\\n',"
-		      "'RestartCount':3,'ExitCount':4000000000,'Removing':true,"
+		      "'RestartCount':3,'ExitCount':4000000000,'Removing':true,'ManuallyStopped':false,"
 		      "'Health':{'Status':'healthy','FailingStreak':0,'Log':[]}}");
 	struct husk_state back;
 	CHECK_EQ(husk_state_from_json(j, &back), 0);
