@@ -47,6 +47,15 @@ int husk_container_save_config(const struct husk_store *s, const char *id, const
 int husk_container_remove_files(const struct husk_store *s, const char *id,
 				struct husk_error *err);
 
+/* Work directories in containers/: a container being made, one being removed. */
+#define HUSK_CREATING_PREFIX ".creating-"
+#define HUSK_REMOVING_PREFIX ".removing-"
+
+/* Removes the work directories that an interrupted create or rm (a killed process) left in
+ * containers/. Only with the store lock held: every create and rm works under it, so what is
+ * there then belongs to nobody. */
+void husk_container_sweep(const struct husk_store *s);
+
 /* Paths. */
 char *husk_container_dir(const struct husk_store *s, const char *id);
 char *husk_container_run_dir(const struct husk_store *s, const char *id);
