@@ -51,12 +51,12 @@ class Response:
 
 
 class Husk:
-    def __init__(self, base):
+    def __init__(self, base, run_name=None):
         self.base = base
         self.data_dir = os.path.join(base, "data")
         # The run dir lives under XDG_RUNTIME_DIR like the real one; short, for sun_path.
         rt = os.environ.get("XDG_RUNTIME_DIR") or base
-        self.run_dir = os.path.join(rt, f"husk-t{os.getpid()}")
+        self.run_dir = os.path.join(rt, run_name or f"husk-t{os.getpid()}")
         self.sock = os.path.join(self.run_dir, "api.sock")
         self.log_path = os.path.join(base, "husk.log")
         self.api_bin = os.path.join(BUILD, "api", "husk-api")
@@ -95,10 +95,23 @@ class Husk:
             self.activator = None
 
     def api_pids(self):
-        """Pids of husk-api processes serving this test session."""
-        out = subprocess.run(["pgrep", "-f", f"husk-api --data-dir {self.data_dir}"],
-                             capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
+        """Pids of the live husk-api processes on this husk's data dir (not husk-activate,
+        whose command line holds husk-api's; not zombies)."""
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                with open(f"/proc/{d}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if (os.path.basename(argv[0]) == b"husk-api" and state not in ("Z", "X")
+                    and self.data_dir.encode() in argv[1:]):
+                pids.append(int(d))
+        return pids
 
     def kill_api(self, sig=signal.SIGKILL):
         for pid in self.api_pids():
@@ -131,6 +144,35 @@ class Husk:
     def client(self):
         import docker
         return docker.DockerClient(base_url=f"unix://{self.sock}", timeout=60)
+
+    def activations(self):
+        """(pid, exit code) of every husk-api that husk-activate started and saw exit."""
+        out = []
+        try:
+            with open(self.log_path, "rb") as f:
+                for line in f.read().decode(errors="replace").splitlines():
+                    w = line.split()
+                    if len(w) >= 7 and w[0].startswith("husk-activate[") and w[1:3] == [
+                            "husk-api", "pid"] and w[4:6] == ["exited", "with"]:
+                        out.append((int(w[3]), int(w[6])))
+        except FileNotFoundError:
+            pass
+        return out
+
+    def wait_api_gone(self, timeout=10):
+        """Waits until no husk-api of this husk runs (idle exit); False on the deadline."""
+        deadline = time.monotonic() + timeout
+        while self.api_pids():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def remove_all(self):
+        """Removes every container of this husk (they are the user's processes)."""
+        ids = self.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids, check=False, timeout=120)
 
     def log_tail(self, n=60):
         try:
@@ -172,9 +214,30 @@ def image(husk, image_tars):
     return TEST_IMAGE
 
 
+@pytest.fixture(scope="module")
+def lone_husk(tmp_path_factory, image_tars):
+    """A husk of the test module's own, its husk-api exiting after 1 s without connections,
+    with the test image loaded: for tests that kill, stop or outwait husk-api, which the
+    session's husk should not see. Its containers are removed and its activator stopped at the
+    end of the module."""
+    h = Husk(str(tmp_path_factory.mktemp("lone")), run_name=f"husk-l{os.getpid()}")
+    h.start(idle_timeout=1)
+    try:
+        h.docker("load", "-i", image_tars["image"])
+        yield h
+    finally:
+        try:
+            h.remove_all()
+        finally:
+            h.stop()
+            shutil.rmtree(h.run_dir, ignore_errors=True)
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed and "husk" in item.funcargs:
         rep.sections.append(("husk log (tail)", item.funcargs["husk"].log_tail()))
+    if rep.failed and "lone_husk" in item.funcargs:
+        rep.sections.append(("lone husk log (tail)", item.funcargs["lone_husk"].log_tail()))
