@@ -25,6 +25,33 @@ DOCKER = os.environ.get("DOCKER", "/usr/local/bin/docker")
 TEST_IMAGE = "husk-test/busybox:latest"
 
 
+def wait_until(pred, timeout=10.0, step=0.01):
+    """pred()'s first true value, or its last false one at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+def pid_alive(pid):
+    """The process exists and is not a zombie (a pid 1 that is no init may not reap orphans,
+    such as monitors whose container ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def proc_environ(pid):
+    """A process's environment as the kernel shows it (as it was at exec)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(e.decode(errors="replace").split("=", 1)
+                    for e in f.read().split(b"\0") if b"=" in e)
+
+
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout=60):
         super().__init__("localhost", timeout=timeout)
@@ -161,18 +188,21 @@ class Husk:
 
     def wait_api_gone(self, timeout=10):
         """Waits until no husk-api of this husk runs (idle exit); False on the deadline."""
-        deadline = time.monotonic() + timeout
-        while self.api_pids():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
+        return wait_until(lambda: not self.api_pids(), timeout, 0.02)
 
     def remove_all(self):
         """Removes every container of this husk (they are the user's processes)."""
         ids = self.docker("ps", "-aq", check=False).stdout.split()
         if ids:
             self.docker("rm", "-f", *ids, check=False, timeout=120)
+
+    def close(self):
+        """Leaves nothing behind: containers removed, activator stopped, run dir gone."""
+        try:
+            self.remove_all()
+        finally:
+            self.stop()
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def log_tail(self, n=60):
         try:
@@ -226,11 +256,7 @@ def lone_husk(tmp_path_factory, image_tars):
         h.docker("load", "-i", image_tars["image"])
         yield h
     finally:
-        try:
-            h.remove_all()
-        finally:
-            h.stop()
-            shutil.rmtree(h.run_dir, ignore_errors=True)
+        h.close()
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

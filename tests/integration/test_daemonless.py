@@ -24,7 +24,8 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, DOCKER, REPO, TEST_IMAGE, Husk, UnixHTTPConnection
+from conftest import (BUILD, DOCKER, REPO, TEST_IMAGE, Husk, UnixHTTPConnection, pid_alive,
+                      proc_environ, wait_until)
 
 IDLE = 1  # lone_husk's --idle-timeout
 ACTIVATION_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
@@ -32,25 +33,6 @@ ACTIVATION_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"
 
 def name():
     return "d" + uuid.uuid4().hex[:10]
-
-
-def wait_until(pred, timeout=10.0, step=0.01):
-    """pred()'s first true value, or its last false one at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
-
-def alive(pid):
-    """The process exists and is not a zombie (this machine's pid 1 may not reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def argv_of(pid):
@@ -68,15 +50,9 @@ def procs(basename, *args):
         if d.isdigit():
             argv = argv_of(d)
             if argv and os.path.basename(argv[0]) == basename and all(a in argv for a in args) \
-                    and alive(d):
+                    and pid_alive(d):
                 out.append(int(d))
     return out
-
-
-def environ(pid):
-    with open(f"/proc/{pid}/environ", "rb") as f:
-        return dict(e.decode(errors="replace").split("=", 1)
-                    for e in f.read().split(b"\0") if b"=" in e)
 
 
 def cid_of(h, ref):
@@ -158,21 +134,26 @@ def read_frames(s, want, timeout=10):
     return out
 
 
-def open_stream(sock, method, path):
-    """Sends a request and reads its answer's head (streams answer it at once); the socket,
-    for the body."""
+def request_head(sock, request, status):
+    """Sends a raw request and reads its answer's head, byte by byte so that nothing of the
+    body or stream after it is taken; the connected socket."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
     s.connect(sock)
-    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: husk\r\nContent-Length: 0\r\n"
-              "Connection: close\r\n\r\n".encode())
+    s.sendall(request.encode())
     head = b""
     while not head.endswith(b"\r\n\r\n"):
         c = s.recv(1)
         assert c, f"connection closed in the answer's head: {head!r}"
         head += c
-    assert head.startswith(b"HTTP/1.1 200"), head
+    assert head.startswith(f"HTTP/1.1 {status}".encode()), head
     return s
+
+
+def open_stream(sock, method, path):
+    """A request whose answer streams (its head comes at once); the socket, for the body."""
+    return request_head(sock, f"{method} {path} HTTP/1.1\r\nHost: husk\r\nContent-Length: 0"
+                        "\r\nConnection: close\r\n\r\n", 200)
 
 
 def read_to_end(s, timeout=10):
@@ -202,19 +183,9 @@ def wait_for_lock_waiter(path, timeout=10):
 
 def attach_raw(sock, cid):
     """POST /attach with Upgrade: tcp, as the docker CLI sends it; the hijacked socket."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(sock)
-    s.sendall(f"POST /v1.43/containers/{cid}/attach?stream=1&stdin=1&stdout=1&stderr=1 "
-              "HTTP/1.1\r\nHost: husk\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\n"
-              "Upgrade: tcp\r\n\r\n".encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        c = s.recv(1)
-        assert c, f"connection closed in the answer's head: {head!r}"
-        head += c
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return s
+    return request_head(sock, f"POST /v1.43/containers/{cid}/attach?stream=1&stdin=1&stdout=1"
+                        "&stderr=1 HTTP/1.1\r\nHost: husk\r\nContent-Type: text/plain\r\n"
+                        "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", 101)
 
 
 # --- activation ----------------------------------------------------------------------------
@@ -273,11 +244,11 @@ def test_activation_protocol_ready_and_no_leak(tmp_path, image_tars):
         cid = docker("run", "-d", TEST_IMAGE, "sleep", "60").strip()
         with open(os.path.join(run, "containers", cid, "state.json")) as f:
             st = json.load(f)
-        menv = environ(st["MonitorPid"])
+        menv = proc_environ(st["MonitorPid"])
         assert "HOME" in menv  # readable, and it is an environment
         assert not [v for v in ACTIVATION_VARS if v in menv], menv
         # the container's process as the host sees it
-        cenv = environ(st["Pid"])
+        cenv = proc_environ(st["Pid"])
         assert "PATH" in cenv
         assert not [v for v in ACTIVATION_VARS if v in cenv], cenv
         docker("rm", "-f", cid)
@@ -505,8 +476,9 @@ def test_view_rebuilt_from_disk(lone_husk, image):
     t0 = time.monotonic()
     assert h.docker("wait", b).stdout.strip() == "3"
     assert time.monotonic() - t0 < 2, "wait for an exited container did not return at once"
-    p = h.docker("wait", c, check=False)
-    assert p.returncode != 0 and "No such container" in p.stderr
+    for cmd in ("wait", "rm"):
+        p = h.docker(cmd, c, check=False)
+        assert p.returncode != 0 and "No such container" in p.stderr, (cmd, p)
     h.docker("rm", b)
     h.docker("rm", "-f", a)
     assert not os.path.exists(os.path.join(cdir, ida))
@@ -522,15 +494,15 @@ def test_sigkill_of_one_monitor(lone_husk, image):
                    "while :; do echo tick; sleep 0.1; done").stdout.strip()
     sa, sb = live_state(h, ida), live_state(h, idb)
     os.kill(sa["MonitorPid"], signal.SIGKILL)
-    assert wait_until(lambda: not alive(sa["MonitorPid"]), 5)
+    assert wait_until(lambda: not pid_alive(sa["MonitorPid"]), 5)
     st = state_of(h, a)
     assert (st["Status"], st["Running"], st["ExitCode"]) == ("exited", False, 255), st
     assert "monitor" in st["Error"], st
-    assert wait_until(lambda: not alive(sa["Pid"]), 5), "the container's process lives on"
+    assert wait_until(lambda: not pid_alive(sa["Pid"]), 5), "the container's process lives on"
     assert h.docker("ps", "--filter", f"name=^/?{a}$", "-q").stdout.strip() == ""
     assert h.docker("wait", a).stdout.strip() == "255"
     # the other one
-    assert alive(sb["MonitorPid"]) and alive(sb["Pid"])
+    assert pid_alive(sb["MonitorPid"]) and pid_alive(sb["Pid"])
     assert state_of(h, b)["Running"] is True
     before = len(h.docker("logs", b).stdout.splitlines())
     assert wait_until(lambda: len(h.docker("logs", b).stdout.splitlines()) > before + 2, 5)
@@ -550,7 +522,7 @@ def test_reboot(lone_husk, image, how):
     st = live_state(h, cid)
     # Power off: the processes die without a word.
     os.kill(st["MonitorPid"], signal.SIGKILL)
-    assert wait_until(lambda: not alive(st["Pid"]), 5)
+    assert wait_until(lambda: not pid_alive(st["Pid"]), 5)
     shutil.rmtree(os.path.join(h.run_dir, "containers", cid))
     if how == "boot-id-changed":
         keep = os.path.join(h.data_dir, "containers", cid, "state.json")
@@ -745,7 +717,7 @@ def test_sigkill_during_a_stream(lone_husk, image, stream):
     finally:
         s.close()
     st = live_state(h, cid)
-    assert st["Status"] == "running" and alive(st["Pid"])
+    assert st["Status"] == "running" and pid_alive(st["Pid"])
     # again, through the docker CLI, to the end
     cmd = ["wait", n] if stream == "wait" else ["logs", "-f", n]
     again = subprocess.Popen([DOCKER, *cmd], env=h.env, stdout=subprocess.PIPE,
@@ -803,14 +775,26 @@ def test_sigkill_during_load(tmp_path, image_tars):
             [TEST_IMAGE]
         h.docker("run", "--rm", TEST_IMAGE, "cat", "/etc/layer2")
     finally:
-        try:
-            h.remove_all()
-        finally:
-            h.stop()
-            shutil.rmtree(h.run_dir, ignore_errors=True)
+        h.close()
 
 
 # --- two API processes on one store --------------------------------------------------------
+
+def race(fn):
+    """fn(0) and fn(1) in two threads let go at the same moment; their results."""
+    results = [None, None]
+    barrier = threading.Barrier(2)
+
+    def run(i):
+        barrier.wait()
+        results[i] = fn(i)
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return results
+
 
 def test_two_api_processes_race(lone_husk, image, tmp_path):
     """A husk-api started by hand with --listen beside the activated one, on the same store:
@@ -828,18 +812,8 @@ def test_two_api_processes_race(lone_husk, image, tmp_path):
         since = time.time()
         for _ in range(10):
             n = name()
-            results = [None, None]
-            barrier = threading.Barrier(2)
-
-            def create(i):
-                barrier.wait()
-                results[i] = api_at(socks[i], "POST", f"/containers/create?name={n}",
-                                    {"Image": TEST_IMAGE, "Cmd": ["true"]})
-            ts = [threading.Thread(target=create, args=(i,)) for i in range(2)]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
+            results = race(lambda i: api_at(socks[i], "POST", f"/containers/create?name={n}",
+                                            {"Image": TEST_IMAGE, "Cmd": ["true"]}))
             codes = sorted(r[0] for r in results)
             assert codes == [201, 409], results
             winner = next(r[1]["Id"] for r in results if r[0] == 201)
@@ -848,15 +822,7 @@ def test_two_api_processes_race(lone_husk, image, tmp_path):
                 in loser["message"], loser
             assert h.docker("ps", "-aq", "--no-trunc", "--filter",
                             f"name=^/?{n}$").stdout.split() == [winner]
-
-            def remove(i):
-                barrier.wait()
-                results[i] = api_at(socks[i], "DELETE", f"/containers/{n}?force=1")
-            ts = [threading.Thread(target=remove, args=(i,)) for i in range(2)]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
+            results = race(lambda i: api_at(socks[i], "DELETE", f"/containers/{n}?force=1"))
             codes = sorted(r[0] for r in results)
             assert codes == [204, 404], results
             assert not os.path.exists(os.path.join(h.data_dir, "containers", winner))

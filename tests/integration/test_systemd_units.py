@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, DOCKER, REPO, TEST_IMAGE
+from conftest import BUILD, REPO, TEST_IMAGE, Husk, pid_alive, proc_environ, wait_until
 
 IDLE = 1
 ACTIVATION_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
@@ -45,29 +45,6 @@ def props(unit, *names):
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-def wait_until(pred, timeout=10.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
-
-
-def environ(pid):
-    with open(f"/proc/{pid}/environ", "rb") as f:
-        return dict(e.decode(errors="replace").split("=", 1)
-                    for e in f.read().split(b"\0") if b"=" in e)
-
-
 def cgroup(pid):
     """The process's cgroup v2 path (the 0:: line), or the name=systemd one on hybrid hosts."""
     with open(f"/proc/{pid}/cgroup") as f:
@@ -79,13 +56,14 @@ class Units:
     def __init__(self, base):
         cfg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.environ["HOME"], ".config")
         self.unit_dir = os.path.join(cfg, "systemd", "user")
-        self.data_dir = os.path.join(base, "data")
-        rt = os.environ["XDG_RUNTIME_DIR"]
-        self.run_dir = os.path.join(rt, "husk")  # the default, where %t/husk/husk.sock is
-        self.sock = os.path.join(self.run_dir, "husk.sock")
-        self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}",
-                        DOCKER_CONFIG=os.path.join(base, "docker-config"))
-        self.env.pop("DOCKER_CONTEXT", None)
+        # The client side of a Husk; the run dir is husk-api's default, %t/husk, where the
+        # socket unit puts husk.sock.
+        self.husk = Husk(base, run_name="husk")
+        self.husk.sock = os.path.join(self.husk.run_dir, "husk.sock")
+        self.husk.env["DOCKER_HOST"] = f"unix://{self.husk.sock}"
+        self.data_dir, self.run_dir, self.sock = self.husk.data_dir, self.husk.run_dir, \
+            self.husk.sock
+        self.docker = self.husk.docker
 
     def install(self):
         service = os.path.join(BUILD, "contrib", "husk.service")
@@ -115,14 +93,6 @@ class Units:
         shutil.rmtree(os.path.join(self.unit_dir, "husk.service.d"), ignore_errors=True)
         systemctl("daemon-reload", check=False)
         systemctl("reset-failed", check=False)
-
-    def docker(self, *args, check=True, timeout=60):
-        p = subprocess.run([DOCKER, *args], env=self.env, capture_output=True, text=True,
-                           timeout=timeout)
-        if check and p.returncode != 0:
-            raise AssertionError(f"docker {' '.join(args)} failed ({p.returncode}): {p.stderr}"
-                                 f"\n{journal_hint()}")
-        return p
 
     def state(self, cid):
         with open(os.path.join(self.run_dir, "containers", cid, "state.json")) as f:
@@ -160,9 +130,7 @@ def units(tmp_path_factory, image_tars):
         yield u
     finally:
         try:
-            ids = u.docker("ps", "-aq", check=False).stdout.split()
-            if ids:
-                u.docker("rm", "-f", *ids, check=False, timeout=120)
+            u.husk.remove_all()
         finally:
             u.uninstall()
 
@@ -220,7 +188,7 @@ def test_nothing_of_the_activation_leaks(units):
     cid = units.docker("run", "-d", "--name", n, TEST_IMAGE, "sleep", "60").stdout.strip()
     st = units.state(cid)
     for pid in (st["MonitorPid"], st["Pid"]):
-        e = environ(pid)
+        e = proc_environ(pid)
         assert "PATH" in e
         assert not [v for v in ACTIVATION_VARS if v in e], e
     units.docker("rm", "-f", n)
@@ -244,19 +212,19 @@ def test_containers_have_scopes_and_outlive_the_service(units):
     # stopped (SIGTERM to the service's cgroup, as KillMode=process leaves it: husk-api only)
     systemctl("stop", "husk.service")
     assert units.service_gone()
-    assert alive(st["MonitorPid"]) and alive(st["Pid"])
+    assert pid_alive(st["MonitorPid"]) and pid_alive(st["Pid"])
     lines = len(units.docker("logs", n).stdout.splitlines())
     # killed
     assert props("husk.service", "ActiveState")["ActiveState"] == "active"
     systemctl("kill", "--signal=KILL", "husk.service")
     assert wait_until(units.service_gone, 5)
-    assert alive(st["MonitorPid"]) and alive(st["Pid"])
+    assert pid_alive(st["MonitorPid"]) and pid_alive(st["Pid"])
     assert wait_until(lambda: len(units.docker("logs", n).stdout.splitlines()) > lines + 3, 5)
     assert json.loads(units.docker("inspect", "-f", "{{json .State}}", n).stdout)["Running"]
 
     # the scope stopped: its monitor stops the container and records the exit
     systemctl("stop", scope)
-    assert wait_until(lambda: not alive(st["MonitorPid"]), 10)
+    assert wait_until(lambda: not pid_alive(st["MonitorPid"]), 10)
     s = json.loads(units.docker("inspect", "-f", "{{json .State}}", n).stdout)
     assert (s["Status"], s["ExitCode"]) == ("exited", 42), s
     assert units.docker("logs", "--tail", "1", n).stdout == "got TERM\n"
