@@ -358,6 +358,50 @@ def test_open_stream_keeps_api(lone_husk, image, stream):
         h.docker("rm", "-f", n, check=False)
 
 
+def test_a_request_at_the_idle_exit_is_not_lost(lone_husk, tmp_path):
+    """A client that connects just as husk-api has decided to exit is served, by it or by the
+    next activation: never accepted and then cut by the exit. strace holds husk-api's main
+    thread in the log call that follows the decision (husk_log's getpid), and an events stream
+    is opened then."""
+    h = lone_husk
+    pid = activate(h)
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: cannot hold husk-api at its exit")
+    tracer = subprocess.Popen(["strace", "-qq", "-o", str(tmp_path / "strace.log"), "-p",
+                               str(pid), "-e", "trace=getpid", "-e",
+                               "inject=getpid:delay_enter=1500000"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def main_thread_held():
+        try:
+            with open(f"/proc/{pid}/task/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "t"
+        except OSError:
+            return False
+    s = None
+    try:
+        assert wait_until(main_thread_held, IDLE + 5, 0.002), \
+            "husk-api's main thread never stopped in getpid at its idle exit"
+        s = open_stream(h.sock, "GET", "/events")
+        tracer.wait(timeout=10)
+        assert h.wait_api_gone(5) or h.api_pids() != [pid]
+        # the stream is served and stays open: the next husk-api holds it
+        s.settimeout(2 * IDLE + 0.5)
+        try:
+            got = s.recv(4096)
+            assert got, "the events stream was cut"
+        except socket.timeout:
+            pass
+        assert h.api_pids() and h.api_pids() != [pid]
+        assert (pid, 0) in h.activations()
+    finally:
+        if s:
+            s.close()
+        if tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()
+
+
 def test_running_containers_do_not_keep_api(lone_husk, image):
     h = lone_husk
     n = name()
