@@ -1019,6 +1019,10 @@ def test_logs_go_to_stderr_never_into_containers(tmp_path, image_tars):
 _IN_NS = r"""
 import os, subprocess, sys
 jdir, argv = sys.argv[1], sys.argv[2:]
+if not os.path.isdir("/run/systemd"):
+    # a /run of our own to make it in (the test's paths are elsewhere)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
+    os.mkdir("/run/systemd")
 # /run/systemd as this test's directory, holding journal/socket
 subprocess.run(["mount", "--bind", jdir, "/run/systemd"], check=True)
 os.execv(argv[0], argv)
@@ -1028,7 +1032,7 @@ os.execv(argv[0], argv)
 def journal_ns_cmd(jdir):
     """Runs a command in a user and mount namespace of our own where /run/systemd is jdir, so
     /run/systemd/journal/socket is ours; None where that cannot be done."""
-    if not os.path.isdir("/run/systemd") or not shutil.which("unshare"):
+    if not shutil.which("unshare") or not shutil.which("mount"):
         return None
     probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
                            capture_output=True)
@@ -1045,7 +1049,7 @@ def test_logs_go_to_journald_when_there(tmp_path):
     (jdir / "journal").mkdir(parents=True)
     cmd = journal_ns_cmd(str(jdir))
     if cmd is None:
-        pytest.skip("no user+mount namespace (or no /run/systemd) to put a journal socket in")
+        pytest.skip("no user and mount namespace here to put a journal socket in")
     journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     journal.bind(str(jdir / "journal" / "socket"))
     journal.settimeout(0.2)
