@@ -43,7 +43,8 @@ int husk_container_name_owner(const struct husk_store *s, const char *name,
 int husk_container_save_config(const struct husk_store *s, const char *id, const json_t *config);
 
 /* Removes every trace of a container: the record disappears at once (renamed aside), the
- * tree (owned by the user's sub-ids) is removed through the user namespace. */
+ * tree (owned by the user's sub-ids) is removed through the user namespace. With the store
+ * lock held (see husk_container_sweep). */
 int husk_container_remove_files(const struct husk_store *s, const char *id,
 				struct husk_error *err);
 
