@@ -255,9 +255,9 @@ def test_activation_protocol_ready_and_no_leak(tmp_path, image_tars):
         # idle: exits 0 on its own, with the listening socket still ours
         deadline = time.monotonic() + IDLE + 5
         while time.monotonic() < deadline:
-            got, st = os.waitpid(pid, os.WNOHANG)
+            got, ws = os.waitpid(pid, os.WNOHANG)
             if got:
-                status = os.waitstatus_to_exitcode(st)
+                status = os.waitstatus_to_exitcode(ws)
                 break
             time.sleep(0.02)
         assert status == 0, f"husk-api did not exit 0 when idle: {status}\n" + \
@@ -317,7 +317,7 @@ def test_idle_exit_and_reactivation(lone_husk):
     assert new != pid
 
 
-def test_request_in_flight_keeps_api(lone_husk, image):
+def test_request_in_flight_keeps_api(lone_husk):
     """A slow request (stop waiting out its timeout) holds husk-api past its idle timeout."""
     h = lone_husk
     n = name()
@@ -332,7 +332,7 @@ def test_request_in_flight_keeps_api(lone_husk, image):
 
 
 @pytest.mark.parametrize("stream", ["events", "logs-follow", "wait"])
-def test_open_stream_keeps_api(lone_husk, image, stream):
+def test_open_stream_keeps_api(lone_husk, stream):
     h = lone_husk
     n = name()
     cid = h.docker("run", "-d", "--name", n, TEST_IMAGE, "sh", "-c",
@@ -412,7 +412,7 @@ def test_a_request_at_the_idle_exit_is_not_lost(lone_husk, tmp_path):
             tracer.wait()
 
 
-def test_running_containers_do_not_keep_api(lone_husk, image):
+def test_running_containers_do_not_keep_api(lone_husk):
     h = lone_husk
     n = name()
     h.docker("run", "-d", "--name", n, TEST_IMAGE, "sleep", "60")
@@ -423,7 +423,7 @@ def test_running_containers_do_not_keep_api(lone_husk, image):
     h.docker("rm", "-f", n)
 
 
-def test_attach_session_is_handed_to_the_monitor(lone_husk, image):
+def test_attach_session_is_handed_to_the_monitor(lone_husk):
     """A hijacked attach does not hold husk-api: it exits idle while the session goes on."""
     h = lone_husk
     n = name()
@@ -441,7 +441,7 @@ def test_attach_session_is_handed_to_the_monitor(lone_husk, image):
     h.docker("rm", "-f", n)
 
 
-def test_docker_run_i_session_survives_the_api(lone_husk, image):
+def test_docker_run_i_session_survives_the_api(lone_husk):
     """`docker run -i`: the attach goes on after husk-api is killed (the CLI only loses its
     wait request, and says so)."""
     h = lone_husk
@@ -473,7 +473,7 @@ def test_docker_run_i_session_survives_the_api(lone_husk, image):
 # --- containers outlive husk-api -----------------------------------------------------------
 
 @pytest.mark.parametrize("how", ["idle", "sigterm", "sigkill"])
-def test_containers_outlive_the_api(lone_husk, image, how):
+def test_containers_outlive_the_api(lone_husk, how):
     """Whether husk-api exits idle, is stopped or is killed: the container runs on, logs, and
     its monitor records the exit code and time; a later husk-api serves all of it."""
     h = lone_husk
@@ -503,7 +503,7 @@ def test_containers_outlive_the_api(lone_husk, image, how):
 
 # --- recovery -------------------------------------------------------------------------------
 
-def test_view_rebuilt_from_disk(lone_husk, image):
+def test_view_rebuilt_from_disk(lone_husk):
     """Containers that ran on, exited and were auto-removed while no API ran: ps, inspect,
     logs, wait and rm of a new husk-api are right about each."""
     h = lone_husk
@@ -538,21 +538,27 @@ def test_view_rebuilt_from_disk(lone_husk, image):
     assert not os.path.exists(os.path.join(cdir, ida))
 
 
-def test_sigkill_of_one_monitor(lone_husk, image):
+def test_sigkill_of_one_monitor(lone_husk):
     """A monitor killed: its container is reported exited (255, with the error) and its
     processes are gone; the other container does not notice; the first can start again."""
     h = lone_husk
     a, b = name(), name()
-    ida = h.docker("run", "-d", "--name", a, TEST_IMAGE, "sleep", "60").stdout.strip()
+    ida = h.docker("run", "-d", "--name", a, TEST_IMAGE, "sh", "-c",
+                   "sleep 60 & echo started; wait").stdout.strip()
     idb = h.docker("run", "-d", "--name", b, TEST_IMAGE, "sh", "-c",
                    "while :; do echo tick; sleep 0.1; done").stdout.strip()
     sa, sb = live_state(h, ida), live_state(h, idb)
+    assert wait_until(lambda: h.docker("logs", a).stdout == "started\n", 5)
+    with open(f"/proc/{sa['Pid']}/task/{sa['Pid']}/children") as f:
+        procs_a = [sa["Pid"]] + [int(c) for c in f.read().split()]
+    assert len(procs_a) == 2, procs_a
     os.kill(sa["MonitorPid"], signal.SIGKILL)
     assert wait_until(lambda: not pid_alive(sa["MonitorPid"]), 5)
     st = state_of(h, a)
     assert (st["Status"], st["Running"], st["ExitCode"]) == ("exited", False, 255), st
     assert "monitor" in st["Error"], st
-    assert wait_until(lambda: not pid_alive(sa["Pid"]), 5), "the container's process lives on"
+    assert wait_until(lambda: not any(pid_alive(p) for p in procs_a), 5), \
+        "processes of the container live on"
     assert h.docker("ps", "--filter", f"name=^/?{a}$", "-q").stdout.strip() == ""
     assert h.docker("wait", a).stdout.strip() == "255"
     # the other one
@@ -567,7 +573,7 @@ def test_sigkill_of_one_monitor(lone_husk, image):
 
 
 @pytest.mark.parametrize("how", ["run-dir-removed", "boot-id-changed"])
-def test_reboot(lone_husk, image, how):
+def test_reboot(lone_husk, how):
     """The machine went down with the container running: the run dir (tmpfs) is gone, or the
     recorded boot is not this one. The container reads as exited, and starts again."""
     h = lone_husk
@@ -651,7 +657,7 @@ FS_STEPS = "?mkdir,mkdirat,?rename,renameat,?renameat2"
 
 
 @pytest.mark.parametrize("when", ["store-locked", "half-made", "made-not-answered"])
-def test_sigkill_during_create(lone_husk, image, tmp_path, when):
+def test_sigkill_during_create(lone_husk, tmp_path, when):
     """husk-api killed while it creates a container: afterwards the container exists whole or
     not at all, and creating it again gives a container (or Docker's 409 if the first made it)."""
     h = lone_husk
@@ -707,7 +713,7 @@ def test_sigkill_during_create(lone_husk, image, tmp_path, when):
 
 
 @pytest.mark.parametrize("when", ["before-the-monitor", "monitor-spawned"])
-def test_sigkill_during_start(lone_husk, image, when):
+def test_sigkill_during_start(lone_husk, when):
     """husk-api killed in a start: the start happened (one monitor, running) or it did not
     (created); either way docker start works again."""
     h = lone_husk
@@ -753,7 +759,7 @@ def test_sigkill_during_start(lone_husk, image, when):
 
 
 @pytest.mark.parametrize("stream", ["wait", "logs-follow"])
-def test_sigkill_during_a_stream(lone_husk, image, stream):
+def test_sigkill_during_a_stream(lone_husk, stream):
     """husk-api killed under a pending wait or logs -f: the client sees the end, the container
     runs on, and the same request later gets its answer."""
     h = lone_husk
@@ -850,7 +856,7 @@ def race(fn):
     return results
 
 
-def test_two_api_processes_race(lone_husk, image, tmp_path):
+def test_two_api_processes_race(lone_husk, tmp_path):
     """A husk-api started by hand with --listen beside the activated one, on the same store:
     the same name created through both at once gives one container and Docker's 409; removing
     it through both at once removes it once."""
@@ -897,7 +903,7 @@ def test_two_api_processes_race(lone_husk, image, tmp_path):
 
 # --- events across restarts ----------------------------------------------------------------
 
-def test_events_of_monitors_while_no_api_ran(lone_husk, image):
+def test_events_of_monitors_while_no_api_ran(lone_husk):
     h = lone_husk
     since = time.time()
     n = name()
@@ -929,7 +935,7 @@ def events_max_bytes():
     return int(m.group(1)) << int(m.group(2))
 
 
-def test_events_log_rotation_is_bounded(lone_husk, image):
+def test_events_log_rotation_is_bounded(lone_husk):
     """A long history (written straight into the log, as earlier days would have) is rotated
     once to events.log.1 and then dropped: two files at most, and what is kept is served."""
     h = lone_husk
