@@ -38,7 +38,7 @@ enum MHD_Result h_containers_create(struct req *r)
 	char id[65];
 	json_t *warnings = json_array();
 	const char *name = query(r, "name");
-	int k = husk_create_container(&r->api->store, body, str_empty(name) ? NULL : name, id,
+	int k = husk_create_container(&r->api->store, &r->api->idmap, body, str_empty(name) ? NULL : name, id,
 				      warnings, &err);
 	json_decref(body);
 	if (k < 0) {
@@ -404,6 +404,15 @@ enum MHD_Result h_container_delete(struct req *r)
 			usleep(10000);
 	}
 	_cleanup_store_lock_ int lock = husk_store_lock(&r->api->store);
+	/* Gone while we waited for the lock: removed by its monitor (--rm, after our kill), as
+	 * asked; or by another rm (another husk-api), which then was the one that removed it. */
+	_cleanup_free_ char *cfg = husk_store_data_path(&r->api->store, "containers/%s/config.json",
+							c->id);
+	if (access(cfg, F_OK) < 0) {
+		if (live && jbool(jobj(c->config, "HostConfig"), "AutoRemove", false))
+			return reply_empty(r, MHD_HTTP_NO_CONTENT);
+		return reply_errorf(r, -ENOENT, "No such container: %s", r->params[0]);
+	}
 	if (husk_container_remove_files(&r->api->store, &r->api->idmap, c->id, &err) < 0)
 		return reply_error(r, &err);
 	emit(r->api, c, "destroy", NULL, NULL);

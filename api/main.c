@@ -100,28 +100,60 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
-static int wait_until_idle(struct api *api, int sfd)
+/* Connections are accepted here, not by MHD: the thread that decides that husk-api is idle is
+ * the one that takes them in, so none can be accepted between that decision and the exit (one
+ * accepted there was cut when the process ended). What waits in the backlog then is for the
+ * next activation. */
+static void accept_waiting(struct api *api, struct MHD_Daemon *d, int lfd)
+{
+	for (;;) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof sa;
+		int fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				husk_log(LOG_WARNING, "accept: %m");
+			return;
+		}
+		atomic_fetch_add(&api->connections, 1);
+		if (MHD_add_connection(d, fd, (struct sockaddr *)&sa, len) != MHD_YES) {
+			husk_log(LOG_WARNING, "cannot serve a connection: %m");
+			atomic_store(&api->last_activity_ms, mono_ms());
+			atomic_fetch_sub(&api->connections, 1);
+		}
+	}
+}
+
+static int wait_until_idle(struct api *api, struct MHD_Daemon *d, int lfd, int sfd)
 {
 	for (;;) {
 		int timeout = -1;
+		bool idle = false;
 		if (api->idle_timeout) {
 			int64_t idle_ms = (int64_t)api->idle_timeout * 1000;
 			int64_t since = mono_ms() - atomic_load(&api->last_activity_ms);
-			if (atomic_load(&api->connections) == 0 && since >= idle_ms) {
-				husk_log(LOG_INFO, "idle for %us, exiting", api->idle_timeout);
-				return 0;
-			}
-			timeout = atomic_load(&api->connections) > 0 ? 1000
-								     : (int)(idle_ms - since) + 1;
+			idle = atomic_load(&api->connections) == 0 && since >= idle_ms;
+			timeout = idle ? 0
+				       : atomic_load(&api->connections) > 0 ? 1000
+									   : (int)(idle_ms - since) + 1;
 		}
-		struct pollfd p = {.fd = sfd, .events = POLLIN};
-		int n = poll(&p, 1, timeout);
-		if (n > 0) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = lfd, .events = POLLIN}};
+		int n = poll(p, 2, timeout);
+		if (n > 0 && (p[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == sizeof si) {
 				husk_log(LOG_INFO, "signal %u, exiting", si.ssi_signo);
 				return 0;
 			}
+		}
+		if (n > 0 && (p[1].revents & POLLIN)) {
+			accept_waiting(api, d, lfd);
+			continue;
+		}
+		if (idle && n == 0) {
+			husk_log(LOG_INFO, "idle for %us, exiting", api->idle_timeout);
+			return 0;
 		}
 	}
 }
@@ -221,7 +253,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-	struct MHD_Daemon *d = server_start(&api, listen_fd);
+	struct MHD_Daemon *d = server_start(&api);
 	if (!d) {
 		husk_log(LOG_ERR, "cannot start the HTTP server");
 		return 1;
@@ -231,10 +263,9 @@ int main(int argc, char **argv)
 	husk_log(LOG_DEBUG, "serving (idle timeout %us, monitor %s)", api.idle_timeout,
 		 api.monitor_path);
 
-	wait_until_idle(&api, sfd);
+	wait_until_idle(&api, d, listen_fd, sfd);
 	/* Containers belong to their monitors: there is nothing to tear down but the server.
 	 * Streams still open (only on a signal) are cut. */
-	MHD_quiesce_daemon(d);
 	if (atomic_load(&api.connections) == 0)
 		MHD_stop_daemon(d);
 	if (listen_path)

@@ -35,8 +35,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct api *api = cls;
+	/* Counted in by main.c's accept, out here. */
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		atomic_fetch_add(&api->connections, 1);
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		*socket_context = (void *)(uintptr_t)(ci ? check_peer(api, ci->connect_fd)
@@ -205,17 +205,19 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	husk_log(LOG_DEBUG, "microhttpd: %s", msg);
 }
 
-struct MHD_Daemon *server_start(struct api *api, int listen_fd)
+struct MHD_Daemon *server_start(struct api *api)
 {
 	atomic_store(&api->last_activity_ms, mono_ms());
 	/* One thread per connection: handlers may block (start waits for the monitor's
 	 * handshake, wait/logs/events stream for as long as the client listens). TURBO keeps
-	 * MHD from shutdown()ing sockets it closes, which matters for sockets we hand on. */
+	 * MHD from shutdown()ing sockets it closes, which matters for sockets we hand on. No
+	 * listening socket: main.c accepts and hands connections in (MHD_add_connection). */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_TURBO |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET |
+			 MHD_USE_ITC;
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
-				on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
+				on_mhd_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 				MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_THREAD_STACK_SIZE,
 				(size_t)(256 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,

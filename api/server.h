@@ -1,8 +1,8 @@
-/* The HTTP server over a listening socket. */
+/* The HTTP server: libmicrohttpd serving the connections that main.c accepts. */
 #pragma once
 
 #include <microhttpd.h>
 
 struct api;
 
-struct MHD_Daemon *server_start(struct api *api, int listen_fd);
+struct MHD_Daemon *server_start(struct api *api);

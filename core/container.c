@@ -1,6 +1,7 @@
 #include "container.h"
 #include "fs.h"
 #include "json.h"
+#include "log.h"
 #include "userns.h"
 
 #include <dirent.h>
@@ -159,7 +160,8 @@ int husk_container_remove_files(const struct husk_store *s, const struct husk_id
 				const char *id, struct husk_error *err)
 {
 	_cleanup_free_ char *dir = husk_container_dir(s, id);
-	_cleanup_free_ char *trash = husk_store_data_path(s, "containers/.removing-%s", id);
+	_cleanup_free_ char *trash = husk_store_data_path(s, "containers/" HUSK_REMOVING_PREFIX "%s",
+							  id);
 	_cleanup_free_ char *run = husk_container_run_dir(s, id);
 
 	/* The rename makes the container vanish for every reader at once; what follows may
@@ -172,4 +174,23 @@ int husk_container_remove_files(const struct husk_store *s, const struct husk_id
 	if (rm_rf(trash) == 0)
 		return 0;
 	return husk_userns_run(m, rm_in_userns, trash, err);
+}
+
+void husk_container_sweep(const struct husk_store *s, const struct husk_idmap *m)
+{
+	_cleanup_free_ char *dir = husk_store_data_path(s, "containers");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!str_startswith(e->d_name, HUSK_CREATING_PREFIX) &&
+		    !str_startswith(e->d_name, HUSK_REMOVING_PREFIX))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, e->d_name);
+		husk_log(LOG_INFO, "removing %s, left behind by an interrupted create or rm", p);
+		if (rm_rf(p) == 0)
+			continue;
+		husk_userns_run(m, rm_in_userns, p, NULL);
+	}
+	if (d)
+		closedir(d);
 }

@@ -44,9 +44,19 @@ int husk_container_name_owner(const struct husk_store *s, const char *name,
 int husk_container_save_config(const struct husk_store *s, const char *id, const json_t *config);
 
 /* Removes every trace of a container: the record disappears at once (renamed aside), the
- * tree (owned by the user's sub-ids) is removed through the user namespace. */
+ * tree (owned by the user's sub-ids) is removed through the user namespace. With the store
+ * lock held (see husk_container_sweep). */
 int husk_container_remove_files(const struct husk_store *s, const struct husk_idmap *m,
 				const char *id, struct husk_error *err);
+
+/* Work directories in containers/: a container being made, one being removed. */
+#define HUSK_CREATING_PREFIX ".creating-"
+#define HUSK_REMOVING_PREFIX ".removing-"
+
+/* Removes the work directories that an interrupted create or rm (a killed process) left in
+ * containers/. Only with the store lock held: every create and rm works under it, so what is
+ * there then belongs to nobody. */
+void husk_container_sweep(const struct husk_store *s, const struct husk_idmap *m);
 
 /* Paths. */
 char *husk_container_dir(const struct husk_store *s, const char *id);

@@ -488,28 +488,38 @@ static int write_etc_files(const char *dir, const char *hostname, const json_t *
 	return write_file_atomic(rp, rc, strlen(rc), 0644, false);
 }
 
+/* Made under a dot name (never listed) and renamed into place whole, so that a process killed
+ * midway leaves no half container: only a work directory that the next create sweeps away. */
 static int make_container_dir(const struct husk_store *s, const char *id, const json_t *doc,
 			      struct husk_error *err)
 {
 	_cleanup_free_ char *dir = husk_container_dir(s, id);
-	if (mkdir(dir, 0700) < 0)
-		return husk_error_sys(err, -errno, "cannot create %s", dir);
+	_cleanup_free_ char *work = husk_store_data_path(s, "containers/" HUSK_CREATING_PREFIX "%s",
+							 id);
+	if (mkdir(work, 0700) < 0)
+		return husk_error_sys(err, -errno, "cannot create %s", work);
 	static const char *const sub[] = {"upper", "work", "rootfs"};
-	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", dir, sub[i]);
+	int r = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(sub) && r == 0; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", work, sub[i]);
 		/* upper is the container's root directory's future owner: keep it 0755. */
 		if (mkdir(p, 0755) < 0)
-			return husk_error_sys(err, -errno, "cannot create %s", p);
+			r = husk_error_sys(err, -errno, "cannot create %s", p);
 	}
 	const json_t *cfg = jobj(doc, "Config");
-	int r = write_etc_files(dir, jstr(cfg, "Hostname"), jobj(doc, "HostConfig"));
-	if (r < 0)
-		return husk_error_sys(err, r, "cannot write the container's /etc files");
+	if (r == 0 && (r = write_etc_files(work, jstr(cfg, "Hostname"), jobj(doc, "HostConfig"))) < 0)
+		husk_error_sys(err, r, "cannot write the container's /etc files");
+	_cleanup_free_ char *cfgp = xasprintf("%s/config.json", work);
+	if (r == 0 && (r = json_store_path(cfgp, doc, true)) < 0)
+		husk_error_sys(err, r, "cannot write the container's configuration");
+	if (r == 0 && rename(work, dir) < 0)
+		r = husk_error_sys(err, -errno, "cannot create %s", dir);
+	if (r < 0) {
+		rm_rf(work);
+		return r;
+	}
 	_cleanup_free_ char *run = husk_container_run_dir(s, id);
 	mkdir_p(run, 0700);
-	r = husk_container_save_config(s, id, doc);
-	if (r < 0)
-		return husk_error_sys(err, r, "cannot write the container's configuration");
 	return 0;
 }
 
@@ -539,7 +549,8 @@ static int pick_name(const struct husk_store *s, const char *name, char **out,
 	return husk_error_set(err, -EIO, "cannot generate a unique container name");
 }
 
-int husk_create_container(const struct husk_store *s, const json_t *body, const char *name,
+int husk_create_container(const struct husk_store *s, const struct husk_idmap *m,
+			  const json_t *body, const char *name,
 			  char id_out[65], json_t *warnings, struct husk_error *err)
 {
 	if (!json_is_object(body) || json_object_size(body) == 0)
@@ -607,19 +618,13 @@ int husk_create_container(const struct husk_store *s, const json_t *body, const 
 		json_decref(doc);
 		return husk_error_sys(err, lock, "cannot lock the store");
 	}
+	husk_container_sweep(s, m);
 	_cleanup_free_ char *final_name = NULL;
 	r = pick_name(s, name, &final_name, err);
 	if (r == 0) {
 		_cleanup_free_ char *slashed = xasprintf("/%s", final_name);
 		json_object_set_new(doc, "Name", json_string(slashed));
 		r = make_container_dir(s, id, doc, err);
-		if (r < 0) {
-			/* Nothing half-made stays behind. */
-			_cleanup_free_ char *dir = husk_container_dir(s, id);
-			_cleanup_free_ char *run = husk_container_run_dir(s, id);
-			rm_rf(dir);
-			rm_rf(run);
-		}
 	}
 	json_decref(doc);
 	if (r < 0)

@@ -4,13 +4,15 @@
 
 #include "error.h"
 #include "store.h"
+#include "userns.h"
 
 #include <jansson.h>
 
 /* body: the POST /containers/create request (Config fields at the top level, HostConfig,
  * NetworkingConfig). name: the ?name= value or NULL. On success writes the new id and appends
  * warnings (strings) to the array. */
-int husk_create_container(const struct husk_store *s, const json_t *body, const char *name,
+int husk_create_container(const struct husk_store *s, const struct husk_idmap *m,
+			  const json_t *body, const char *name,
 			  char id_out[65], json_t *warnings, struct husk_error *err);
 
 /* Docker's merge of an image's config into a container's Config (daemon/commit.go merge). */

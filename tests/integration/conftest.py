@@ -25,6 +25,33 @@ DOCKER = os.environ.get("DOCKER", "/usr/local/bin/docker")
 TEST_IMAGE = "husk-test/busybox:latest"
 
 
+def wait_until(pred, timeout=10.0, step=0.01):
+    """pred()'s first true value, or its last false one at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+def pid_alive(pid):
+    """The process exists and is not a zombie (a pid 1 that is no init may not reap orphans,
+    such as monitors whose container ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def proc_environ(pid):
+    """A process's environment as the kernel shows it (as it was at exec)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(e.decode(errors="replace").split("=", 1)
+                    for e in f.read().split(b"\0") if b"=" in e)
+
+
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout=60):
         super().__init__("localhost", timeout=timeout)
@@ -51,12 +78,12 @@ class Response:
 
 
 class Husk:
-    def __init__(self, base):
+    def __init__(self, base, run_name=None):
         self.base = base
         self.data_dir = os.path.join(base, "data")
         # The run dir lives under XDG_RUNTIME_DIR like the real one; short, for sun_path.
         rt = os.environ.get("XDG_RUNTIME_DIR") or base
-        self.run_dir = os.path.join(rt, f"husk-t{os.getpid()}")
+        self.run_dir = os.path.join(rt, run_name or f"husk-t{os.getpid()}")
         self.sock = os.path.join(self.run_dir, "api.sock")
         self.log_path = os.path.join(base, "husk.log")
         self.api_bin = os.path.join(BUILD, "api", "husk-api")
@@ -95,16 +122,21 @@ class Husk:
             self.activator = None
 
     def api_pids(self):
-        """Pids of husk-api processes serving this test session (not husk-activate, whose
-        command line holds husk-api's)."""
+        """Pids of the live husk-api processes on this husk's data dir (not husk-activate,
+        whose command line holds husk-api's; not zombies)."""
         pids = []
         for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
             try:
                 with open(f"/proc/{d}/cmdline", "rb") as f:
                     argv = f.read().split(b"\0")
-            except (OSError, ValueError):
+                with open(f"/proc/{d}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
                 continue
-            if argv[0] == self.api_bin.encode() and self.data_dir.encode() in argv:
+            if (os.path.basename(argv[0]) == b"husk-api" and state not in ("Z", "X")
+                    and self.data_dir.encode() in argv[1:]):
                 pids.append(int(d))
         return pids
 
@@ -139,6 +171,38 @@ class Husk:
     def client(self):
         import docker
         return docker.DockerClient(base_url=f"unix://{self.sock}", timeout=60)
+
+    def activations(self):
+        """(pid, exit code) of every husk-api that husk-activate started and saw exit."""
+        out = []
+        try:
+            with open(self.log_path, "rb") as f:
+                for line in f.read().decode(errors="replace").splitlines():
+                    w = line.split()
+                    if len(w) >= 7 and w[0].startswith("husk-activate[") and w[1:3] == [
+                            "husk-api", "pid"] and w[4:6] == ["exited", "with"]:
+                        out.append((int(w[3]), int(w[6])))
+        except FileNotFoundError:
+            pass
+        return out
+
+    def wait_api_gone(self, timeout=10):
+        """Waits until no husk-api of this husk runs (idle exit); False on the deadline."""
+        return wait_until(lambda: not self.api_pids(), timeout, 0.02)
+
+    def remove_all(self):
+        """Removes every container of this husk (they are the user's processes)."""
+        ids = self.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids, check=False, timeout=120)
+
+    def close(self):
+        """Leaves nothing behind: containers removed, activator stopped, run dir gone."""
+        try:
+            self.remove_all()
+        finally:
+            self.stop()
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def log_tail(self, n=60):
         try:
@@ -180,9 +244,26 @@ def image(husk, image_tars):
     return TEST_IMAGE
 
 
+@pytest.fixture(scope="module")
+def lone_husk(tmp_path_factory, image_tars):
+    """A husk of the test module's own, its husk-api exiting after 1 s without connections,
+    with the test image loaded: for tests that kill, stop or outwait husk-api, which the
+    session's husk should not see. Its containers are removed and its activator stopped at the
+    end of the module."""
+    h = Husk(str(tmp_path_factory.mktemp("lone")), run_name=f"husk-l{os.getpid()}")
+    h.start(idle_timeout=1)
+    try:
+        h.docker("load", "-i", image_tars["image"])
+        yield h
+    finally:
+        h.close()
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed and "husk" in item.funcargs:
         rep.sections.append(("husk log (tail)", item.funcargs["husk"].log_tail()))
+    if rep.failed and "lone_husk" in item.funcargs:
+        rep.sections.append(("lone husk log (tail)", item.funcargs["lone_husk"].log_tail()))

@@ -1,6 +1,6 @@
 """The systemd --user that the tests of husk's user units run against.
 
-tests/run starts one for the test user when HUSK_TEST_SYSTEMD_USER=1 (as root, with
+tests/run starts one for the test user unless HUSK_TEST_SYSTEMD_USER=0 (as root, with
 tests/tools/test-user.sh systemd-start: hosts of our CI kind have no systemd as PID 1). These
 tests check that the tests can reach it and that it does what the unit tests will rely on.
 """
@@ -11,7 +11,9 @@ import pytest
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HUSK_TEST_SYSTEMD_USER") != "1",
-    reason="no systemd --user for the tests: run `HUSK_TEST_SYSTEMD_USER=1 tests/run` as root")
+    reason="no systemd --user for the tests: " + os.environ.get(
+        "HUSK_TEST_SYSTEMD_USER_WHY",
+        "run tests/run as root (it starts one), or set HUSK_TEST_SYSTEMD_USER=1 with one running"))
 
 
 def run(*args):
