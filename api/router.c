@@ -28,6 +28,11 @@ static const struct route routes[] = {
 	{"POST", "/containers/{}/attach", h_container_attach, BODY_HIJACK},
 	{"POST", "/containers/{}/resize", h_container_resize, BODY_IGNORE},
 	{"POST", "/containers/{}/rename", h_container_rename, BODY_IGNORE},
+	{"HEAD", "/containers/{}/archive", h_container_archive_head, BODY_IGNORE},
+	{"GET", "/containers/{}/archive", h_container_archive_get, BODY_IGNORE},
+	{"PUT", "/containers/{}/archive", h_container_archive_put, BODY_FILE},
+	{"GET", "/containers/{}/export", h_container_export, BODY_IGNORE},
+	{"GET", "/containers/{}/changes", h_container_changes, BODY_IGNORE},
 
 };
 
