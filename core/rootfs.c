@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/file.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -113,30 +112,12 @@ static int joined_child(struct inside *in, struct husk_error *err)
 	return 0;
 }
 
-static int start_lock(const struct husk_store *s, const char *id, struct husk_error *err)
-{
-	_cleanup_free_ char *dir = husk_container_run_dir(s, id);
-	mkdir_p(dir, 0700);
-	_cleanup_free_ char *p = xasprintf("%s/start.lock", dir);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return husk_error_sys(err, -errno, "cannot open %s", p);
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int r = husk_error_sys(err, -errno, "cannot lock %s", p);
-			close(fd);
-			return r;
-		}
-	}
-	return fd;
-}
-
 /* One try: -ESRCH when the container we found running was gone before we joined it. */
 static int run_once(const struct husk_store *s, const struct husk_idmap *m, struct inside *in,
 		    struct husk_error *err)
 {
 	const char *id = in->ctx->container->id;
-	_cleanup_close_ int lock = start_lock(s, id, err);
+	_cleanup_close_ int lock = husk_container_lock_start(s, id, err);
 	if (lock < 0)
 		return lock;
 	struct husk_state st;
