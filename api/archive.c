@@ -25,9 +25,10 @@ static const char *archive_path(struct req *r)
 	return path;
 }
 
-/* The helper for the container of the route, with its id and the name the client used. */
-static struct job *start(struct req *r, const char *cmd, char **extra, int in_fd,
-			 enum MHD_Result *ret)
+/* Runs the helper for the container of the route, with its id and the name the client used;
+ * its first line, or NULL when the answer was given (*ret) already. */
+static json_t *start(struct req *r, const char *cmd, char **extra, int in_fd, struct job **jp,
+		     enum MHD_Result *ret)
 {
 	struct husk_error err = {0};
 	char id[HUSK_ID_LEN + 1];
@@ -42,10 +43,12 @@ static struct job *start(struct req *r, const char *cmd, char **extra, int in_fd
 	argv = strv_push(argv, r->params[0]);
 	for (size_t i = 0; extra && extra[i]; i++)
 		argv = strv_push(argv, extra[i]);
-	struct job *j = job_start(argv, in_fd, &err);
-	if (!j)
+	*jp = job_start(argv, in_fd, &err);
+	if (!*jp) {
 		*ret = reply_error(r, &err);
-	return j;
+		return NULL;
+	}
+	return job_head(r, *jp, ret);
 }
 
 /* The body after the helper's first line: a tar, cut short if the helper fails. */
@@ -63,8 +66,8 @@ static enum MHD_Result archive_get(struct req *r, bool head_only)
 		return MHD_YES;
 	char *extra[] = {"--path", (char *)path, head_only ? "--head" : NULL, NULL};
 	enum MHD_Result ret;
-	struct job *j = start(r, "archive-get", extra, -1, &ret);
-	json_t *head = j ? job_head(r, j, &ret) : NULL;
+	struct job *j;
+	json_t *head = start(r, "archive-get", extra, -1, &j, &ret);
 	if (!head)
 		return ret;
 	struct MHD_Response *resp;
@@ -104,8 +107,8 @@ enum MHD_Result h_container_archive_put(struct req *r)
 	if (query_flag(r, "copyUIDGID"))
 		extra[n++] = "--copy-uid-gid";
 	enum MHD_Result ret;
-	struct job *j = start(r, "archive-put", extra, r->upload_fd, &ret);
-	json_t *head = j ? job_head(r, j, &ret) : NULL;
+	struct job *j;
+	json_t *head = start(r, "archive-put", extra, r->upload_fd, &j, &ret);
 	if (!head)
 		return ret;
 	json_decref(head);
@@ -116,8 +119,8 @@ enum MHD_Result h_container_archive_put(struct req *r)
 enum MHD_Result h_container_export(struct req *r)
 {
 	enum MHD_Result ret;
-	struct job *j = start(r, "export", NULL, -1, &ret);
-	json_t *head = j ? job_head(r, j, &ret) : NULL;
+	struct job *j;
+	json_t *head = start(r, "export", NULL, -1, &j, &ret);
 	if (!head)
 		return ret;
 	json_decref(head);
@@ -128,8 +131,8 @@ enum MHD_Result h_container_export(struct req *r)
 enum MHD_Result h_container_changes(struct req *r)
 {
 	enum MHD_Result ret;
-	struct job *j = start(r, "changes", NULL, -1, &ret);
-	json_t *head = j ? job_head(r, j, &ret) : NULL;
+	struct job *j;
+	json_t *head = start(r, "changes", NULL, -1, &j, &ret);
 	if (!head)
 		return ret;
 	json_t *changes = json_object_get(head, "changes");

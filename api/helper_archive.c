@@ -35,24 +35,50 @@ static int open_root(struct husk_error *err)
 	return fd < 0 ? husk_error_sys(err, -errno, "open the container's root") : fd;
 }
 
-/* Whether the head line went out: after it, a failure can only cut the stream short. Shared
- * with the child that does the work. */
-static bool *said_flag(void)
+static int load(const struct husk_store *s, const struct helper_args *a,
+		struct husk_container **c, struct husk_error *err)
 {
-	void *p = mmap(NULL, sizeof(bool), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		       0);
-	if (p == MAP_FAILED)
-		abort();
-	*(bool *)p = false;
-	return p;
+	int r = husk_container_load(s, str_or(a->id, ""), c, err);
+	if (r < 0)
+		husk_error_set(err, r, "No such container: %s", str_or(a->ref, a->id));
+	return r;
+}
+
+/* What a command that streams a tar after its head line hands to its work inside. */
+struct stream {
+	const struct helper_args *a;
+	bool *said; /* the head line went out: a failure can only cut the stream short */
+};
+
+/* Runs fn inside the container's root file system; the event action (NULL: none) on
+ * success. */
+static int streamed(const struct husk_store *s, const struct husk_idmap *m,
+		    const struct helper_args *a,
+		    int (*fn)(const struct husk_rootfs_ctx *ctx, void *arg, struct husk_error *err),
+		    const char *action)
+{
+	struct husk_error err = {0};
+	_cleanup_container_ struct husk_container *c = NULL;
+	if (load(s, a, &c, &err) < 0)
+		return helper_fail(&err);
+	/* Shared with the child that does the work. */
+	bool *said = mmap(NULL, sizeof(bool), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+	if (said == MAP_FAILED)
+		return helper_fail(&(struct husk_error){-EIO, "mmap failed"});
+	*said = false;
+	struct stream st = {.a = a, .said = said};
+	int r = husk_rootfs_run(s, m, c, fn, &st, &err);
+	bool out = *said;
+	munmap(said, sizeof(bool));
+	if (r < 0)
+		return out ? 1 : helper_fail(&err);
+	if (action)
+		event(s, c, action);
+	return 0;
 }
 
 /* --- archive-get: {"stat":{...},"header":BASE64} then the tar (not for HEAD) --- */
-
-struct get {
-	const struct helper_args *a;
-	bool *said;
-};
 
 static void stat_line(const struct husk_path_stat *ps)
 {
@@ -66,7 +92,7 @@ static void stat_line(const struct husk_path_stat *ps)
 
 static int get_inside(const struct husk_rootfs_ctx *ctx, void *arg, struct husk_error *err)
 {
-	struct get *g = arg;
+	struct stream *g = arg;
 	_cleanup_close_ int root = open_root(err);
 	if (root < 0)
 		return root;
@@ -87,31 +113,10 @@ static int get_inside(const struct husk_rootfs_ctx *ctx, void *arg, struct husk_
 	return r;
 }
 
-static int load(const struct husk_store *s, const struct helper_args *a,
-		struct husk_container **c, struct husk_error *err)
-{
-	int r = husk_container_load(s, str_or(a->id, ""), c, err);
-	if (r < 0)
-		husk_error_set(err, r, "No such container: %s", str_or(a->ref, a->id));
-	return r;
-}
-
 int helper_archive_get(const struct husk_store *s, const struct husk_idmap *m,
 		       const struct helper_args *a)
 {
-	struct husk_error err = {0};
-	_cleanup_container_ struct husk_container *c = NULL;
-	if (load(s, a, &c, &err) < 0)
-		return helper_fail(&err);
-	struct get g = {.a = a, .said = said_flag()};
-	int r = husk_rootfs_run(s, m, c, get_inside, &g, &err);
-	bool said = *g.said;
-	munmap(g.said, sizeof(bool));
-	if (r < 0)
-		return said ? 1 : helper_fail(&err);
-	if (!a->head_only)
-		event(s, c, "archive-path");
-	return 0;
+	return streamed(s, m, a, get_inside, a->head_only ? NULL : "archive-path");
 }
 
 /* --- archive-put: the tar on stdin; then {} or the failure --- */
@@ -213,7 +218,7 @@ int helper_archive_put(const struct husk_store *s, const struct husk_idmap *m,
 
 static int export_inside(const struct husk_rootfs_ctx *ctx, void *arg, struct husk_error *err)
 {
-	bool *said = arg;
+	bool *said = ((struct stream *)arg)->said;
 	_cleanup_close_ int root = open_root(err);
 	if (root < 0)
 		return root;
@@ -233,18 +238,7 @@ static int export_inside(const struct husk_rootfs_ctx *ctx, void *arg, struct hu
 int helper_export(const struct husk_store *s, const struct husk_idmap *m,
 		  const struct helper_args *a)
 {
-	struct husk_error err = {0};
-	_cleanup_container_ struct husk_container *c = NULL;
-	if (load(s, a, &c, &err) < 0)
-		return helper_fail(&err);
-	bool *said = said_flag();
-	int r = husk_rootfs_run(s, m, c, export_inside, said, &err);
-	bool out = *said;
-	munmap(said, sizeof(bool));
-	if (r < 0)
-		return out ? 1 : helper_fail(&err);
-	event(s, c, "export");
-	return 0;
+	return streamed(s, m, a, export_inside, "export");
 }
 
 /* --- changes: {"changes":[{"Path","Kind"},...] or null} --- */

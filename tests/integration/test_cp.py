@@ -264,6 +264,36 @@ def test_put_compressed_archive(husk, ctr):
     assert get(husk, ctr, "/tmp/gz")[1]["gz"][1] == b"zipped"
 
 
+def test_cp_tar_streams(husk, ctr, tmp_path):
+    """docker cp - (a tar on stdin) and docker cp CTR:PATH - (the tar on stdout)."""
+    husk.docker("cp", "-", f"{ctr}:/tmp", input=tar_of(("streamed", "f", b"via stdin")))
+    p = husk.docker("cp", f"{ctr}:/tmp/streamed", "-", input=b"")
+    with tarfile.open(fileobj=io.BytesIO(p.stdout)) as t:
+        assert t.extractfile("streamed").read() == b"via stdin"
+
+
+def test_running_container_mounts_are_seen(husk, image, tmp_path):
+    vol, ro = tmp_path / "vol", tmp_path / "ro"
+    vol.mkdir()
+    ro.mkdir()
+    n = name()
+    husk.docker("run", "-d", "--name", n, "-v", f"{vol}:/mnt/vol", "-v", f"{ro}:/mnt/ro:ro",
+                "--hostname", "cp-host", image, "sleep", "300")
+    try:
+        # /etc/hostname is the container's own (bound in its mount namespace)
+        assert get(husk, n, "/etc/hostname")[1]["hostname"][1] == b"cp-host\n"
+        f = tmp_path / "f"
+        f.write_text("into the volume\n")
+        husk.docker("cp", str(f), f"{n}:/mnt/vol/")
+        assert (vol / "f").read_text() == "into the volume\n"
+        r = put(husk, n, "/mnt/ro", tar_of(("x", "f", b"x")))
+        assert r.status == 400
+        assert r.json()["message"] == "mounted volume is marked read-only"
+        assert os.listdir(ro) == []
+    finally:
+        husk.docker("rm", "-f", n, check=False)
+
+
 # --- Docker's errors ------------------------------------------------------------------------
 
 def test_cp_to_a_missing_path(husk, ctr, tmp_path):
