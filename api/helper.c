@@ -156,9 +156,13 @@ int main(int argc, char **argv)
 		helper_line(json_pack("{s:s}", "status", id));
 		return 0;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(container_cmds); i++)
-		if (streq(cmd, container_cmds[i].name))
-			return container_cmds[i].run(&store, &idmap, &args);
+	for (size_t i = 0; i < ARRAY_SIZE(container_cmds); i++) {
+		if (streq(cmd, container_cmds[i].name)) {
+			int rc = container_cmds[i].run(&store, &idmap, &args);
+			husk_store_close(&store);
+			return rc;
+		}
+	}
 	husk_error_set(&err, -EINVAL, "unknown husk-helper command \"%s\"", cmd);
 	return helper_fail(&err);
 }

@@ -1,5 +1,6 @@
 #include "job.h"
 #include "api.h"
+#include "core/log.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -120,6 +121,8 @@ json_t *job_head(struct req *r, struct job *j, enum MHD_Result *ret)
 	json_t *body = json_pack("{s:s}", "message", msg);
 	if (status < 400 || status > 599)
 		status = 500;
+	if (status >= 500)
+		husk_log(LOG_ERR, "%s %s: %s", r->method, r->path, msg);
 	json_decref(first);
 	*ret = reply_json(r, status, body);
 	job_release(j);

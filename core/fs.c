@@ -191,8 +191,15 @@ int openat2_in_root(int rootfd, const char *path, int flags)
 		path++;
 	if (!*path)
 		path = ".";
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-	return fd < 0 ? -errno : fd;
+	/* With ".." in the way, a rename or mount anywhere in the system during the lookup
+	 * makes the kernel answer EAGAIN rather than risk an escape: it asks to be retried. */
+	for (int tries = 0;; tries++) {
+		int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN || tries == 128)
+			return -errno;
+	}
 }
 
 int mkdir_in_root(int rootfd, const char *path, mode_t mode)

@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 static void check_abs(const char *in, const char *want)
@@ -190,6 +191,50 @@ static void test_resolve_in_root(void)
 	husk_path_stat_clear(&ps);
 	CHECK_EQ(husk_archive_stat(rootfd, "/etc/passwd/", &ps), -ENOENT);
 	husk_path_stat_clear(&ps);
+	close(rootfd);
+	test_tmpdir_remove(dir);
+}
+
+struct renamer {
+	const char *a, *b;
+	volatile bool stop;
+};
+
+static void *rename_loop(void *arg)
+{
+	struct renamer *r = arg;
+	while (!r->stop) {
+		rename(r->a, r->b);
+		rename(r->b, r->a);
+	}
+	return NULL;
+}
+
+/* A rename anywhere makes openat2 answer EAGAIN to a lookup through ".." (RESOLVE_IN_ROOT):
+ * openat2_in_root retries, so "../../x" never fails for it. */
+static void test_dotdot_under_renames(void)
+{
+	int rootfd;
+	char *dir = make_root(&rootfd);
+	_cleanup_free_ char *outside = xasprintf("%s/outside", dir);
+	mkdir(outside, 0755);
+	struct renamer rn = {.a = xasprintf("%s/ra", dir), .b = xasprintf("%s/rb", dir)};
+	free(test_write_file(dir, "ra", ""));
+	pthread_t t;
+	pthread_create(&t, NULL, rename_loop, &rn);
+	int failed = 0;
+	for (int i = 0; i < 20000; i++) {
+		int fd = openat2_in_root(rootfd, "up/", O_PATH);
+		if (fd < 0)
+			failed++;
+		else
+			close(fd);
+	}
+	rn.stop = true;
+	pthread_join(t, NULL);
+	CHECK_EQ(failed, 0);
+	free((char *)rn.a);
+	free((char *)rn.b);
 	close(rootfd);
 	test_tmpdir_remove(dir);
 }
@@ -428,6 +473,7 @@ int main(void)
 	RUN(test_entry_names);
 	RUN(test_overlay_options);
 	RUN(test_resolve_in_root);
+	RUN(test_dotdot_under_renames);
 	RUN(test_archive_write);
 	RUN(test_extract);
 	return test_result();
