@@ -126,28 +126,6 @@ struct put {
 	struct archive *in;
 };
 
-/* Docker's checkWritablePath: a volume's own flag, else the root file system's. */
-static int writable(const struct husk_spec *spec, const char *dest, struct husk_error *err)
-{
-	const struct husk_mount *in = NULL;
-	size_t best = 0;
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		_cleanup_free_ char *t = husk_path_clean_abs(spec->mounts[i].target);
-		size_t n = strlen(t);
-		bool under = streq(t, "/") || (strncmp(dest, t, n) == 0 &&
-					       (dest[n] == 0 || dest[n] == '/'));
-		if (under && n >= best) {
-			in = &spec->mounts[i];
-			best = n;
-		}
-	}
-	if (in && in->readonly)
-		return husk_error_set(err, -EINVAL, "mounted volume is marked read-only");
-	if (!in && spec->readonly_rootfs)
-		return husk_error_set(err, -EINVAL, "container rootfs is marked read-only");
-	return 0;
-}
-
 static int put_inside(const struct husk_rootfs_ctx *ctx, void *arg, struct husk_error *err)
 {
 	struct put *p = arg;
@@ -169,7 +147,7 @@ static int put_inside(const struct husk_rootfs_ctx *ctx, void *arg, struct husk_
 	int r = husk_path_resolve(root, abs, &dest);
 	if (r < 0)
 		return husk_error_sys(err, r, "resolve %s", p->a->path);
-	r = writable(ctx->spec, dest, err);
+	r = husk_extract_writable(ctx->spec, dest, err);
 	if (r < 0)
 		return r;
 	struct husk_extract_opts o = {.no_overwrite_dir_non_dir = p->a->no_overwrite_dir_non_dir,
@@ -243,21 +221,6 @@ int helper_export(const struct husk_store *s, const struct husk_idmap *m,
 
 /* --- changes: {"changes":[{"Path","Kind"},...] or null} --- */
 
-/* The mount points husk makes in a container's root when its image lacks them. */
-static char **mount_points(const struct husk_spec *spec)
-{
-	static const char *const fixed[] = {"/proc",	   "/dev",	     "/sys",
-					    "/etc/hosts",  "/etc/hostname", "/etc/resolv.conf"};
-	char **v = xcalloc(1, sizeof(char *));
-	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		v = strv_push(v, fixed[i]);
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		_cleanup_free_ char *t = husk_path_clean_abs(spec->mounts[i].target);
-		v = strv_push(v, t);
-	}
-	return v;
-}
-
 static int changes_inside(void *arg, struct husk_error *err)
 {
 	const struct husk_spec *spec = arg;
@@ -274,7 +237,7 @@ static int changes_inside(void *arg, struct husk_error *err)
 		if (lowers[i] < 0 && r == 0)
 			r = husk_error_sys(err, -errno, "open layer %s", spec->lowerdirs[i]);
 	}
-	_cleanup_strv_ char **ignore = mount_points(spec);
+	_cleanup_strv_ char **ignore = husk_changes_mount_points(spec);
 	json_t *changes = NULL;
 	if (r == 0)
 		r = husk_changes(upper, lowers, n, ignore, &changes, err);

@@ -1,4 +1,6 @@
 #include "changes.h"
+#include "archive.h"
+#include "runtime.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -243,4 +245,18 @@ int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ign
 	}
 	*out = w.list;
 	return 0;
+}
+
+char **husk_changes_mount_points(const struct husk_spec *spec)
+{
+	static const char *const fixed[] = {"/proc",	   "/dev",	     "/sys",
+					    "/etc/hosts",  "/etc/hostname", "/etc/resolv.conf"};
+	char **v = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		v = strv_push(v, fixed[i]);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		_cleanup_free_ char *t = husk_path_clean_abs(spec->mounts[i].target);
+		v = strv_push(v, t);
+	}
+	return v;
 }

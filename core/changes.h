@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+struct husk_spec;
+
 enum husk_change_kind { HUSK_CHANGE_MODIFY = 0, HUSK_CHANGE_ADD = 1, HUSK_CHANGE_DELETE = 2 };
 
 /* upper: the upper directory's fd; lowers: the layers' directory fds, bottom first. ignore
@@ -21,3 +23,7 @@ enum husk_change_kind { HUSK_CHANGE_MODIFY = 0, HUSK_CHANGE_ADD = 1, HUSK_CHANGE
  * {"Path","Kind"}, or JSON null when nothing changed, as Docker answers. */
 int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ignore,
 		 json_t **out, struct husk_error *err);
+
+/* The mount points husk makes in a container's root when its image lacks them (/proc, /dev,
+ * /sys, the /etc files, the targets of the container's mounts): husk_changes' ignore list. */
+char **husk_changes_mount_points(const struct husk_spec *spec);

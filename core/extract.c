@@ -1,8 +1,10 @@
 /* Extracting an archive into a container directory, every entry resolved inside the root. Only
  * husk-helper links this (libarchive). */
 #include "extract.h"
+#include "archive.h"
 #include "fs.h"
 #include "layer.h"
+#include "runtime.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -63,6 +65,27 @@ int husk_extract_check(struct archive *in, const char *dest, struct husk_error *
 		if (archive_read_data_skip(in) < ARCHIVE_WARN)
 			return read_error(in, err);
 	}
+}
+
+int husk_extract_writable(const struct husk_spec *spec, const char *dest,
+			  struct husk_error *err)
+{
+	const struct husk_mount *in = NULL;
+	size_t best = 0;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		_cleanup_free_ char *t = husk_path_clean_abs(spec->mounts[i].target);
+		size_t n = streq(t, "/") ? 0 : strlen(t);
+		bool under = strncmp(dest, t, n) == 0 && (dest[n] == 0 || dest[n] == '/');
+		if (under && (!in || n >= best)) {
+			in = &spec->mounts[i];
+			best = n;
+		}
+	}
+	if (in && in->readonly)
+		return husk_error_set(err, -EINVAL, "mounted volume is marked read-only");
+	if (!in && spec->readonly_rootfs)
+		return husk_error_set(err, -EINVAL, "container rootfs is marked read-only");
+	return 0;
 }
 
 struct dir_time {

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 struct archive;
+struct husk_spec;
 
 struct husk_extract_opts {
 	/* Docker's noOverwriteDirNonDir: never replace a directory by a non-directory or the
@@ -30,6 +31,12 @@ struct archive *husk_extract_reader(int fd, struct husk_error *err);
 /* Reads the whole archive and checks every entry's name and link target, so that a bad
  * archive is refused before anything is written. -EINVAL with Docker's message. */
 int husk_extract_check(struct archive *in, const char *dest, struct husk_error *err);
+
+/* Docker's checkWritablePath for dest (a clean absolute path, symlinks resolved): inside a
+ * mount, that mount's read-only flag decides (400 "mounted volume is marked read-only"),
+ * elsewhere ReadonlyRootfs (400 "container rootfs is marked read-only"). */
+int husk_extract_writable(const struct husk_spec *spec, const char *dest,
+			  struct husk_error *err);
 
 /* Extracts the archive into dest, a directory given as a clean absolute path inside the root
  * of rootfd (what the entries' messages show). */

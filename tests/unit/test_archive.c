@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/mounts.h"
+#include "core/runtime.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -464,6 +465,26 @@ static void test_extract(void)
 	test_tmpdir_remove(dir);
 }
 
+static void test_writable(void)
+{
+	struct husk_mount mounts[] = {
+	    {.target = "/data"}, {.target = "/data/ro/", .readonly = true}, {.target = "/etc/conf"}};
+	struct husk_spec spec = {.mounts = mounts, .n_mounts = 3};
+	struct husk_error err = {0};
+	CHECK_EQ(husk_extract_writable(&spec, "/tmp", &err), 0);
+	CHECK_EQ(husk_extract_writable(&spec, "/data/ro/x", &err), -EINVAL);
+	CHECK_STREQ(err.message, "mounted volume is marked read-only");
+	CHECK_EQ(husk_extract_writable(&spec, "/data/ro", &err), -EINVAL);
+	CHECK_EQ(husk_extract_writable(&spec, "/data/rox", &err), 0);
+	CHECK_EQ(husk_extract_writable(&spec, "/data", &err), 0);
+	spec.readonly_rootfs = true;
+	CHECK_EQ(husk_extract_writable(&spec, "/tmp", &err), -EINVAL);
+	CHECK_STREQ(err.message, "container rootfs is marked read-only");
+	CHECK_EQ(husk_extract_writable(&spec, "/data/x", &err), 0); /* a volume is writable */
+	CHECK_EQ(husk_extract_writable(&spec, "/etc/conf", &err), 0);
+	CHECK_EQ(husk_extract_writable(&spec, "/etc", &err), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(test_abs_path);
@@ -476,5 +497,6 @@ int main(void)
 	RUN(test_dotdot_under_renames);
 	RUN(test_archive_write);
 	RUN(test_extract);
+	RUN(test_writable);
 	return test_result();
 }

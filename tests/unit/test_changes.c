@@ -7,6 +7,7 @@
 #include "core/changes.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/runtime.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -162,8 +163,20 @@ static void test_changes(void)
 	test_tmpdir_remove(dir);
 }
 
+static void test_mount_points(void)
+{
+	struct husk_mount mounts[] = {{.target = "/data/"}, {.target = "/run"}};
+	struct husk_spec spec = {.mounts = mounts, .n_mounts = 2};
+	char **v = husk_changes_mount_points(&spec);
+	char *s = test_join(v);
+	CHECK_STREQ(s, "/proc|/dev|/sys|/etc/hosts|/etc/hostname|/etc/resolv.conf|/data|/run");
+	free(s);
+	strv_free(v);
+}
+
 int main(void)
 {
 	RUN(test_changes);
+	RUN(test_mount_points);
 	return test_result();
 }
