@@ -35,8 +35,8 @@ static int open_root(struct husk_error *err)
 	return fd < 0 ? husk_error_sys(err, -errno, "open the container's root") : fd;
 }
 
-static int load(const struct husk_store *s, const struct helper_args *a,
-		struct husk_container **c, struct husk_error *err)
+static int load(const struct husk_store *s, const struct helper_args *a, struct husk_container **c,
+		struct husk_error *err)
 {
 	int r = husk_container_load(s, str_or(a->id, ""), c, err);
 	if (r < 0)
@@ -62,8 +62,8 @@ static int streamed(const struct husk_store *s, const struct husk_idmap *m,
 	if (load(s, a, &c, &err) < 0)
 		return helper_fail(&err);
 	/* Shared with the child that does the work. */
-	bool *said = mmap(NULL, sizeof(bool), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			  -1, 0);
+	bool *said =
+	    mmap(NULL, sizeof(bool), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (said == MAP_FAILED)
 		return helper_fail(&(struct husk_error){-EIO, "mmap failed"});
 	*said = false;
@@ -227,8 +227,8 @@ static int changes_inside(void *arg, struct husk_error *err)
 	_cleanup_close_ int upper = open(spec->upperdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int layers = open(spec->layers_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (upper < 0 || layers < 0)
-		return husk_error_sys(err, -errno, "open %s", upper < 0 ? spec->upperdir
-									: spec->layers_dir);
+		return husk_error_sys(err, -errno, "open %s",
+				      upper < 0 ? spec->upperdir : spec->layers_dir);
 	size_t n = strv_length(spec->lowerdirs);
 	_cleanup_free_ int *lowers = xcalloc(n + 1, sizeof(int));
 	int r = 0;

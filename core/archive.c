@@ -108,9 +108,9 @@ json_t *husk_path_stat_json(const char *name, const struct stat *st, const char 
 {
 	char mtime[40];
 	int64_t ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	return json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", name, "size",
-			 (json_int_t)st->st_size, "mode", (json_int_t)husk_go_filemode(st->st_mode),
-			 "mtime", format_time_ns(ns, mtime), "linkTarget", str_or(link_target, ""));
+	return json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", name, "size", (json_int_t)st->st_size,
+			 "mode", (json_int_t)husk_go_filemode(st->st_mode), "mtime",
+			 format_time_ns(ns, mtime), "linkTarget", str_or(link_target, ""));
 }
 
 /* The parent of a clean absolute path ("/a/b" → "/a", "/a" → "/"). */
@@ -231,7 +231,7 @@ struct tar_writer {
 static bool pseudo_fs(int fd)
 {
 	static const long types[] = {
-	    PROC_SUPER_MAGIC, SYSFS_MAGIC,	CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
+	    PROC_SUPER_MAGIC,	SYSFS_MAGIC,	CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
 	    DEVPTS_SUPER_MAGIC, MQUEUE_MAGIC,	SECURITYFS_MAGIC,   DEBUGFS_MAGIC,
 	    TRACEFS_MAGIC,	BPF_FS_MAGIC,	PSTOREFS_MAGIC,	    SELINUX_MAGIC,
 	    NSFS_MAGIC,		BINFMTFS_MAGIC, EFIVARFS_MAGIC,
@@ -360,10 +360,10 @@ static int walk_dir(struct tar_writer *tw, int dirfd, const char *rel, dev_t dev
 				continue;
 			return husk_error_sys(tw->err, -errno, "stat %s/%s", rel, names[i]);
 		}
-		_cleanup_free_ char *child = *rel ? xasprintf("%s/%s", rel, names[i])
-						  : xstrdup(names[i]);
-		_cleanup_free_ char *entry = husk_archive_entry_name(tw->base, child,
-								     S_ISDIR(st.st_mode));
+		_cleanup_free_ char *child =
+		    *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+		_cleanup_free_ char *entry =
+		    husk_archive_entry_name(tw->base, child, S_ISDIR(st.st_mode));
 		r = add_entry(tw, dirfd, names[i], &st, entry);
 		if (r < 0 || !S_ISDIR(st.st_mode))
 			continue;

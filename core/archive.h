@@ -38,7 +38,7 @@ int husk_path_resolve(int rootfd, const char *path, char **out);
  * for a symlink, where it leads (husk_path_resolve). -ENOENT when it does not exist. */
 struct husk_path_stat {
 	struct stat st;
-	char *abs;	   /* husk_archive_abs_path */
+	char *abs; /* husk_archive_abs_path */
 	char *name;
 	char *link_target; /* "" unless a symlink */
 };

@@ -181,8 +181,8 @@ static void list_names(int dirfd, char ***names)
 static int open_in_layer(int layer, const char *dir)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+	    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
 	};
 	return (int)syscall(SYS_openat2, layer, *dir ? dir + 1 : ".", &how, sizeof how);
 }
@@ -208,7 +208,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *dpath, bool opaque)
 		for (size_t i = 0; below[i]; i++) {
 			struct stat st;
 			_cleanup_free_ char *p = xasprintf("%s/%s", dpath, below[i]);
-			if (!strv_contains(names, below[i]) && lower_find(w->lowers, w->n, p, &st)) {
+			if (!strv_contains(names, below[i]) &&
+			    lower_find(w->lowers, w->n, p, &st)) {
 				names = strv_push(names, below[i]);
 				gone = strv_push(gone, below[i]);
 			}
@@ -228,11 +229,15 @@ static int walk_dir(struct walk *w, int dirfd, const char *dpath, bool opaque)
 	return r;
 }
 
-int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ignore,
-		 json_t **out, struct husk_error *err)
+int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ignore, json_t **out,
+		 struct husk_error *err)
 {
-	struct walk w = {.lowers = lowers, .n = n_lowers, .ignore = ignore, .err = err,
-			 .list = json_array(), .changed_dirs = json_object()};
+	struct walk w = {.lowers = lowers,
+			 .n = n_lowers,
+			 .ignore = ignore,
+			 .err = err,
+			 .list = json_array(),
+			 .changed_dirs = json_object()};
 	int r = walk_dir(&w, upper, "", false);
 	json_decref(w.changed_dirs);
 	if (r < 0) {
@@ -249,8 +254,8 @@ int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ign
 
 char **husk_changes_mount_points(const struct husk_spec *spec)
 {
-	static const char *const fixed[] = {"/proc",	   "/dev",	     "/sys",
-					    "/etc/hosts",  "/etc/hostname", "/etc/resolv.conf"};
+	static const char *const fixed[] = {"/proc",	  "/dev",	   "/sys",
+					    "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"};
 	char **v = xcalloc(1, sizeof(char *));
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		v = strv_push(v, fixed[i]);

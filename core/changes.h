@@ -21,8 +21,8 @@ enum husk_change_kind { HUSK_CHANGE_MODIFY = 0, HUSK_CHANGE_ADD = 1, HUSK_CHANGE
  * (may be NULL): absolute paths left out when the layers do not have them (the mount points
  * husk makes for a container: /proc, /etc/hosts, ...). *out: a JSON array of
  * {"Path","Kind"}, or JSON null when nothing changed, as Docker answers. */
-int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ignore,
-		 json_t **out, struct husk_error *err);
+int husk_changes(int upper, const int *lowers, size_t n_lowers, char *const *ignore, json_t **out,
+		 struct husk_error *err);
 
 /* The mount points husk makes in a container's root when its image lacks them (/proc, /dev,
  * /sys, the /etc files, the targets of the container's mounts): husk_changes' ignore list. */

@@ -67,8 +67,7 @@ int husk_extract_check(struct archive *in, const char *dest, struct husk_error *
 	}
 }
 
-int husk_extract_writable(const struct husk_spec *spec, const char *dest,
-			  struct husk_error *err)
+int husk_extract_writable(const struct husk_spec *spec, const char *dest, struct husk_error *err)
 {
 	const struct husk_mount *in = NULL;
 	size_t best = 0;
@@ -119,8 +118,8 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2])
 {
 	ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
 	ts[0] = archive_entry_atime_is_set(e)
-			? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
-			: ts[1];
+		    ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
+		    : ts[1];
 }
 
 static int copy_data(struct extractor *x, struct archive *in, int fd, const char *path)

@@ -35,8 +35,7 @@ int husk_extract_check(struct archive *in, const char *dest, struct husk_error *
 /* Docker's checkWritablePath for dest (a clean absolute path, symlinks resolved): inside a
  * mount, that mount's read-only flag decides (400 "mounted volume is marked read-only"),
  * elsewhere ReadonlyRootfs (400 "container rootfs is marked read-only"). */
-int husk_extract_writable(const struct husk_spec *spec, const char *dest,
-			  struct husk_error *err);
+int husk_extract_writable(const struct husk_spec *spec, const char *dest, struct husk_error *err);
 
 /* Extracts the archive into dest, a directory given as a clean absolute path inside the root
  * of rootfd (what the entries' messages show). */

@@ -127,9 +127,9 @@ static int run_once(const struct husk_store *s, const struct husk_idmap *m, stru
 	in->start = st.pid_start;
 	husk_state_clear(&st);
 	if (status == HUSK_RESTARTING)
-		return husk_error_set(err, -EBUSY,
-				      "Container %s is restarting, wait until the container is running",
-				      id);
+		return husk_error_set(
+		    err, -EBUSY, "Container %s is restarting, wait until the container is running",
+		    id);
 	if (status == HUSK_RUNNING || status == HUSK_PAUSED) {
 		/* A running container's files are its own business: starts need not wait
 		 * while we work in them. */

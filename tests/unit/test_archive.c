@@ -249,7 +249,7 @@ static char *list_tar(const void *buf, size_t len)
 	char **v = xcalloc(1, sizeof(char *));
 	struct archive_entry *e;
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-		char t = archive_entry_hardlink(e)		   ? 'h'
+		char t = archive_entry_hardlink(e)		 ? 'h'
 			 : archive_entry_filetype(e) == AE_IFDIR ? 'd'
 			 : archive_entry_filetype(e) == AE_IFLNK ? 'l'
 								 : 'f';
@@ -319,7 +319,7 @@ static void test_archive_write(void)
 
 struct tentry {
 	const char *name;
-	char type; /* f d l h */
+	char type;	  /* f d l h */
 	const char *data; /* content, or link target */
 	int uid;
 };
@@ -396,10 +396,13 @@ static void test_extract(void)
 	char *dir = make_root(&rootfd);
 	struct husk_error err = {0};
 	const struct tentry ok[] = {
-	    {"new/", 'd', NULL, 0},	       {"new/a", 'f', "aaa", 0},
-	    {"/abs", 'f', "abs", 0},	       {"deep/er/f", 'f', "implied parents", 0},
-	    {"new/ln", 'l', "a", 0},	       {"new/hl", 'h', "new/a", 0},
-	    {"through", 'l', "/etc", 0}, /* a symlink ... */
+	    {"new/", 'd', NULL, 0},
+	    {"new/a", 'f', "aaa", 0},
+	    {"/abs", 'f', "abs", 0},
+	    {"deep/er/f", 'f', "implied parents", 0},
+	    {"new/ln", 'l', "a", 0},
+	    {"new/hl", 'h', "new/a", 0},
+	    {"through", 'l', "/etc", 0},	   /* a symlink ... */
 	    {"through/x", 'f', "via the link", 0}, /* ... then a file through it: in the root */
 	};
 	CHECK_OK(extract(rootfd, "/tmp", ok, ARRAY_SIZE(ok), false, &err));
@@ -467,8 +470,9 @@ static void test_extract(void)
 
 static void test_writable(void)
 {
-	struct husk_mount mounts[] = {
-	    {.target = "/data"}, {.target = "/data/ro/", .readonly = true}, {.target = "/etc/conf"}};
+	struct husk_mount mounts[] = {{.target = "/data"},
+				      {.target = "/data/ro/", .readonly = true},
+				      {.target = "/etc/conf"}};
 	struct husk_spec spec = {.mounts = mounts, .n_mounts = 3};
 	struct husk_error err = {0};
 	CHECK_EQ(husk_extract_writable(&spec, "/tmp", &err), 0);

@@ -74,8 +74,8 @@ static char *changes(const char *upper, const char *const *layers, size_t n, cha
 	json_array_foreach(out, i, c)
 	{
 		static const char kinds[] = "CAD";
-		_cleanup_free_ char *s = xasprintf("%c %s", kinds[jint(c, "Kind", 0)],
-						   jstr(c, "Path"));
+		_cleanup_free_ char *s =
+		    xasprintf("%c %s", kinds[jint(c, "Kind", 0)], jstr(c, "Path"));
 		v = strv_push(v, s);
 	}
 	json_decref(out);
