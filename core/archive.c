@@ -2,6 +2,7 @@
  * Only husk-helper links this (libarchive). */
 #include "archive.h"
 #include "fs.h"
+#include "json.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -108,9 +109,11 @@ json_t *husk_path_stat_json(const char *name, const struct stat *st, const char 
 {
 	char mtime[40];
 	int64_t ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	return json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", name, "size", (json_int_t)st->st_size,
-			 "mode", (json_int_t)husk_go_filemode(st->st_mode), "mtime",
-			 format_time_ns(ns, mtime), "linkTarget", str_or(link_target, ""));
+	/* Go's encoding/json: names are bytes, what is not UTF-8 becomes U+FFFD. */
+	return json_pack("{s:o, s:I, s:I, s:s, s:o}", "name", json_string_lossy(name), "size",
+			 (json_int_t)st->st_size, "mode", (json_int_t)husk_go_filemode(st->st_mode),
+			 "mtime", format_time_ns(ns, mtime), "linkTarget",
+			 json_string_lossy(str_or(link_target, "")));
 }
 
 /* The parent of a clean absolute path ("/a/b" → "/a", "/a" → "/"). */

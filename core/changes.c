@@ -1,4 +1,5 @@
 #include "changes.h"
+#include "json.h"
 #include "archive.h"
 #include "runtime.h"
 
@@ -75,13 +76,14 @@ struct walk {
 	size_t n;
 	char *const *ignore;
 	json_t *list;
-	json_t *changed_dirs; /* a set: the directories reported */
+	json_t *changed_dirs; /* a set: the directories reported (keys are bytes: _nocheck) */
 	struct husk_error *err;
 };
 
 static void add(struct walk *w, const char *path, enum husk_change_kind kind)
 {
-	json_array_append_new(w->list, json_pack("{s:s, s:i}", "Path", path, "Kind", (int)kind));
+	json_array_append_new(
+	    w->list, json_pack("{s:o, s:i}", "Path", json_string_lossy(path), "Kind", (int)kind));
 }
 
 /* Docker's rule: an added or deleted entry's directory is reported modified (once). */
@@ -91,7 +93,7 @@ static void parent_changed(struct walk *w, const char *path)
 	if (!*parent || json_object_get(w->changed_dirs, parent))
 		return;
 	add(w, parent, HUSK_CHANGE_MODIFY);
-	json_object_set_new(w->changed_dirs, parent, json_true());
+	json_object_set_new_nocheck(w->changed_dirs, parent, json_true());
 }
 
 static bool ignored(struct walk *w, const char *path)
@@ -142,7 +144,7 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *path)
 	}
 	if (report) {
 		if (S_ISDIR(st.st_mode))
-			json_object_set_new(w->changed_dirs, path, json_true());
+			json_object_set_new_nocheck(w->changed_dirs, path, json_true());
 		if (kind != HUSK_CHANGE_MODIFY)
 			parent_changed(w, path);
 		add(w, path, kind);

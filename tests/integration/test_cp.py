@@ -302,6 +302,18 @@ def test_running_container_mounts_are_seen(husk, image, tmp_path):
         husk.docker("rm", "-f", n, check=False)
 
 
+def test_names_that_are_no_utf8(husk, ctr):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT,
+                      encoding="utf-8", errors="surrogateescape") as t:
+        ti = tarfile.TarInfo("bad\udcffname")
+        t.addfile(ti, io.BytesIO(b""))
+    assert put(husk, ctr, "/tmp", buf.getvalue()).status == 200
+    r = husk.api("HEAD", f"/containers/{ctr}/archive?path=/tmp/bad%FFname")
+    assert r.status == 200
+    assert stat_header(r)["name"] == "bad\ufffdname"  # as Go's encoding/json writes it
+
+
 # --- Docker's errors ------------------------------------------------------------------------
 
 def test_cp_to_a_missing_path(husk, ctr, tmp_path):

@@ -95,6 +95,11 @@ static void test_stat_json(void)
 	json_decref(j);
 	st = (struct stat){.st_mode = S_IFREG | 0644};
 	st.st_mtim.tv_sec = 1700000000;
+	j = husk_path_stat_json("bad\xff\xc3(\xc3\xa9", &st, NULL);
+	s = json_compact(j);
+	CHECK(strstr(s, "\"name\":\"bad\xef\xbf\xbd\xef\xbf\xbd(\xc3\xa9\"") != NULL);
+	free(s);
+	json_decref(j);
 	j = husk_path_stat_json("f", &st, NULL);
 	CHECK_JSON(j, "{'name':'f','size':0,'mode':420,'mtime':'2023-11-14T22:13:20Z',"
 		      "'linkTarget':''}");
