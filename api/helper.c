@@ -50,9 +50,11 @@ void helper_line(json_t *msg)
 
 int helper_fail(const struct husk_error *err)
 {
-	helper_line(json_pack("{s:{s:i, s:s}, s:s}", "errorDetail", "code",
-			      (int)http_status_for(err->code), "message", err->message, "error",
-			      err->message));
+	/* Messages may quote paths from the client: bytes, maybe no UTF-8. */
+	helper_line(json_pack("{s:{s:i, s:o}, s:o}", "errorDetail", "code",
+			      (int)http_status_for(err->code), "message",
+			      json_string_lossy(err->message), "error",
+			      json_string_lossy(err->message)));
 	return 1;
 }
 

@@ -312,6 +312,9 @@ def test_names_that_are_no_utf8(husk, ctr):
     r = husk.api("HEAD", f"/containers/{ctr}/archive?path=/tmp/bad%FFname")
     assert r.status == 200
     assert stat_header(r)["name"] == "bad\ufffdname"  # as Go's encoding/json writes it
+    r = husk.api("GET", f"/containers/{ctr}/archive?path=/tmp/no%FFsuch")
+    assert r.status == 404
+    assert r.json()["message"] == f"Could not find the file /tmp/no\ufffdsuch in container {ctr}"
 
 
 # --- Docker's errors ------------------------------------------------------------------------
