@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 void http_add_common_headers(struct MHD_Response *resp)
@@ -80,20 +81,27 @@ enum MHD_Result reply_errorf(struct req *r, int code, const char *fmt, ...)
 	return reply_error(r, &err);
 }
 
-enum MHD_Result reply_stream(struct req *r, unsigned status, const char *ctype,
-			     MHD_ContentReaderCallback crc, void *cls,
-			     MHD_ContentReaderFreeCallback free_cb)
+struct MHD_Response *stream_response(const char *ctype, MHD_ContentReaderCallback crc, void *cls,
+				     MHD_ContentReaderFreeCallback free_cb)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, crc, cls, free_cb);
 	if (!resp) {
 		if (free_cb)
 			free_cb(cls);
-		return MHD_NO;
+		return NULL;
 	}
 	if (ctype)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	return reply_response(r, status, resp);
+	return resp;
+}
+
+enum MHD_Result reply_stream(struct req *r, unsigned status, const char *ctype,
+			     MHD_ContentReaderCallback crc, void *cls,
+			     MHD_ContentReaderFreeCallback free_cb)
+{
+	struct MHD_Response *resp = stream_response(ctype, crc, cls, free_cb);
+	return resp ? reply_response(r, status, resp) : MHD_NO;
 }
 
 const char *query(struct req *r, const char *key)
@@ -120,6 +128,22 @@ int query_bool_strict(struct req *r, const char *key, bool dflt, bool *out, stru
 				      "invalid syntax",
 				      key, s);
 	return 0;
+}
+
+bool query_flag(struct req *r, const char *key)
+{
+	_cleanup_free_ char *s = xstrdup(str_or(query(r, key), ""));
+	char *p = s;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		p[--n] = 0;
+	static const char *const no[] = {"", "0", "no", "false", "none"};
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		if (strcasecmp(p, no[i]) == 0)
+			return false;
+	return true;
 }
 
 int query_int(struct req *r, const char *key, int64_t dflt, int64_t *out, struct husk_error *err)

@@ -41,6 +41,9 @@ enum MHD_Result reply_text(struct req *r, unsigned status, const char *ctype, co
 enum MHD_Result reply_stream(struct req *r, unsigned status, const char *ctype,
 			     MHD_ContentReaderCallback crc, void *cls,
 			     MHD_ContentReaderFreeCallback free_cb);
+/* The response reply_stream sends, for callers that add headers (NULL: free_cb was called). */
+struct MHD_Response *stream_response(const char *ctype, MHD_ContentReaderCallback crc, void *cls,
+				     MHD_ContentReaderFreeCallback free_cb);
 /* Queues a prepared response after adding the common headers. */
 enum MHD_Result reply_response(struct req *r, unsigned status, struct MHD_Response *resp);
 
@@ -54,6 +57,9 @@ const char *query(struct req *r, const char *key);
 /* Go's ParseBool for a query flag; absent or empty is dflt; malformed sets *bad. */
 bool query_bool(struct req *r, const char *key, bool dflt);
 int query_bool_strict(struct req *r, const char *key, bool dflt, bool *out, struct husk_error *err);
+/* Docker's httputils.BoolValue: false for absent, "", "0", "no", "false", "none" (any case,
+ * spaces trimmed), true for anything else. */
+bool query_flag(struct req *r, const char *key);
 int query_int(struct req *r, const char *key, int64_t dflt, int64_t *out, struct husk_error *err);
 /* All values of a repeated key (names=a&names=b); a NULL-terminated vector. */
 char **query_all(struct req *r, const char *key);

@@ -5,19 +5,15 @@
  * a tar, bad changes) is a plain HTTP error, and one found later goes into the 200 stream as
  * Docker's errorDetail. */
 #include "api.h"
+#include "job.h"
 #include "router.h"
 
 #include "core/image.h"
 #include "core/reference.h"
 
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <strings.h>
-
-extern char **environ;
 
 /* --- API versions --- */
 
@@ -32,114 +28,21 @@ static bool api_before(struct req *r, unsigned minor)
 
 /* --- streamed jobs (import, load), done by husk-helper --- */
 
-struct job {
-	int rfd;
-	pid_t pid;
-	char *head; /* the first line, read before answering */
-	size_t head_len, head_off;
-};
-
-static void job_release(void *cls)
-{
-	struct job *j = cls;
-	if (j->rfd >= 0)
-		close(j->rfd);
-	/* The helper finishes its work even when the client left: reap it. */
-	if (j->pid > 0)
-		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	free(j->head);
-	free(j);
-}
-
-static ssize_t job_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct job *j = cls;
-	if (j->head_off < j->head_len) {
-		size_t n = j->head_len - j->head_off < max ? j->head_len - j->head_off : max;
-		memcpy(buf, j->head + j->head_off, n);
-		j->head_off += n;
-		return (ssize_t)n;
-	}
-	ssize_t n;
-	do
-		n = read(j->rfd, buf, max);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
-}
-
-/* Reads up to the first newline (or EOF). */
-static void read_head(struct job *j)
-{
-	size_t cap = 4096;
-	j->head = xmalloc(cap);
-	for (;;) {
-		if (j->head_len == cap)
-			j->head = xrealloc(j->head, cap *= 2);
-		ssize_t n = read(j->rfd, j->head + j->head_len, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		j->head_len++;
-		if (j->head[j->head_len - 1] == '\n' || j->head_len > (1u << 20))
-			break;
-	}
-}
-
 /* Runs husk-helper on the request body and answers: an HTTP error when it failed before
  * saying anything, else the stream of its lines (a later failure is in the stream, as Docker
  * sends it). */
 static enum MHD_Result job_run(struct req *r, char **argv)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return reply_errorf(r, -EIO, "pipe: %s", strerror(errno));
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, r->upload_fd, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	struct job *j = xcalloc(1, sizeof *j);
-	j->rfd = p[0];
-	int e = posix_spawn(&j->pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (e != 0) {
-		j->pid = 0;
-		job_release(j);
-		return reply_errorf(r, -EIO, "cannot run %s: %s", argv[0], strerror(e));
-	}
-	read_head(j);
-	json_t *first = json_loadb(j->head, j->head_len, JSON_DISABLE_EOF_CHECK, NULL);
-	json_t *detail = jobj(first, "errorDetail");
-	if (detail || !j->head_len) {
-		unsigned status = detail ? (unsigned)jint(detail, "code", 500) : 500;
-		const char *msg = detail ? str_or(jstr(detail, "message"), "failed")
-					 : "husk-helper ended without an answer";
-		json_t *body = json_pack("{s:s}", "message", msg);
-		if (status < 400 || status > 599)
-			status = 500;
-		json_decref(first);
-		enum MHD_Result ret = reply_json(r, status, body);
-		job_release(j);
+	struct husk_error err = {0};
+	struct job *j = job_start(argv, r->upload_fd, &err);
+	if (!j)
+		return reply_error(r, &err);
+	enum MHD_Result ret;
+	json_t *head = job_head(r, j, &ret);
+	if (!head)
 		return ret;
-	}
-	json_decref(first);
+	json_decref(head);
 	return reply_stream(r, MHD_HTTP_OK, "application/json", job_read, j, job_release);
-}
-
-/* The helper's command line: husk-helper CMD --data-dir D --run-dir R, then the extras. */
-static char **helper_argv(struct req *r, const char *cmd)
-{
-	char **v = strv_push(NULL, r->api->helper_path);
-	v = strv_push(v, cmd);
-	v = strv_push(v, "--data-dir");
-	v = strv_push(v, r->api->store.data);
-	v = strv_push(v, "--run-dir");
-	v = strv_push(v, r->api->store.run);
-	return v;
 }
 
 /* Both take a tarball body; an empty one is a client mistake worth saying plainly. */
@@ -161,7 +64,7 @@ enum MHD_Result h_images_load(struct req *r)
 		return reply_error(r, &err);
 	if (!need_body(r, "load"))
 		return MHD_YES;
-	_cleanup_strv_ char **argv = helper_argv(r, "load");
+	_cleanup_strv_ char **argv = job_argv(r, "load");
 	if (quiet)
 		argv = strv_push(argv, "--quiet");
 	return job_run(r, argv);
@@ -199,7 +102,7 @@ static enum MHD_Result import_image(struct req *r, const char *src)
 		return MHD_YES;
 	const char *repo = query(r, "repo"), *tag = query(r, "tag");
 	const char *msg = query(r, "message");
-	_cleanup_strv_ char **argv = helper_argv(r, "import");
+	_cleanup_strv_ char **argv = job_argv(r, "import");
 	if (!str_empty(repo)) {
 		_cleanup_free_ char *rt = str_empty(tag) ? xstrdup(repo) : xasprintf("%s:%s", repo, tag);
 		argv = strv_push(argv, "--repo");

@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -265,15 +264,9 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 int container_start(struct api *api, const char *id, struct husk_error *err)
 {
 	/* One start at a time per container, across API processes. */
-	_cleanup_free_ char *dir = husk_store_run_path(&api->store, "containers/%s", id);
-	mkdir_p(dir, 0700);
-	_cleanup_free_ char *lockp = xasprintf("%s/start.lock", dir);
-	_cleanup_close_ int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	_cleanup_close_ int lock = husk_container_lock_start(&api->store, id, err);
 	if (lock < 0)
-		return husk_error_sys(err, -errno, "cannot open %s", lockp);
-	while (flock(lock, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return husk_error_sys(err, -errno, "cannot lock %s", lockp);
+		return lock;
 	return start_locked(api, id, err);
 }
 

@@ -30,6 +30,11 @@ static const struct route routes[] = {
 	{"POST", "/containers/{}/resize", h_container_resize, BODY_IGNORE},
 	{"POST", "/containers/{}/rename", h_container_rename, BODY_IGNORE},
 	{"POST", "/containers/{}/update", h_container_update, BODY_JSON},
+	{"HEAD", "/containers/{}/archive", h_container_archive_head, BODY_IGNORE},
+	{"GET", "/containers/{}/archive", h_container_archive_get, BODY_IGNORE},
+	{"PUT", "/containers/{}/archive", h_container_archive_put, BODY_FILE},
+	{"GET", "/containers/{}/export", h_container_export, BODY_IGNORE},
+	{"GET", "/containers/{}/changes", h_container_changes, BODY_IGNORE},
 
 };
 

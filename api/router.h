@@ -44,6 +44,11 @@ enum MHD_Result h_container_resize(struct req *r);
 enum MHD_Result h_container_rename(struct req *r);
 enum MHD_Result h_container_update(struct req *r);
 enum MHD_Result h_containers_prune(struct req *r);
+enum MHD_Result h_container_archive_head(struct req *r);
+enum MHD_Result h_container_archive_get(struct req *r);
+enum MHD_Result h_container_archive_put(struct req *r);
+enum MHD_Result h_container_export(struct req *r);
+enum MHD_Result h_container_changes(struct req *r);
 
 enum MHD_Result h_images_create(struct req *r);
 enum MHD_Result h_images_load(struct req *r);

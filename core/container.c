@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 char *husk_container_dir(const struct husk_store *s, const char *id)
@@ -16,6 +17,24 @@ char *husk_container_dir(const struct husk_store *s, const char *id)
 char *husk_container_run_dir(const struct husk_store *s, const char *id)
 {
 	return husk_store_run_path(s, "containers/%s", id);
+}
+
+int husk_container_lock_start(const struct husk_store *s, const char *id, struct husk_error *err)
+{
+	_cleanup_free_ char *dir = husk_container_run_dir(s, id);
+	mkdir_p(dir, 0700);
+	_cleanup_free_ char *p = xasprintf("%s/start.lock", dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_error_sys(err, -errno, "cannot open %s", p);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = husk_error_sys(err, -errno, "cannot lock %s", p);
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
 }
 
 void husk_container_free(struct husk_container *c)

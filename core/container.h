@@ -61,3 +61,8 @@ void husk_container_sweep(const struct husk_store *s, const struct husk_idmap *m
 /* Paths. */
 char *husk_container_dir(const struct husk_store *s, const char *id);
 char *husk_container_run_dir(const struct husk_store *s, const char *id);
+
+/* The container's start lock (run/containers/<id>/start.lock), taken (flock, waiting): one
+ * start at a time, and nobody mounting a stopped container's overlay while it starts. Returns
+ * the fd that holds it (close to release). */
+int husk_container_lock_start(const struct husk_store *s, const char *id, struct husk_error *err);

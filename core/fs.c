@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 int mkdir_p(const char *path, mode_t mode)
 {
@@ -177,4 +179,55 @@ int unix_socket_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
 	}
 	*dirfd = fd;
 	return 0;
+}
+
+int openat2_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	/* With ".." in the way, a rename or mount anywhere in the system during the lookup
+	 * makes the kernel answer EAGAIN rather than risk an escape: it asks to be retried. */
+	for (int tries = 0;; tries++) {
+		int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN || tries == 128)
+			return -errno;
+	}
+}
+
+int mkdir_in_root(int rootfd, const char *path, mode_t mode)
+{
+	int fd = openat2_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+	if (fd != -ENOENT)
+		return fd;
+	_cleanup_free_ char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	const char *name = path;
+	int pfd;
+	if (slash && slash != parent) {
+		*slash = 0;
+		name = slash + 1;
+		pfd = mkdir_in_root(rootfd, parent, mode);
+	} else {
+		name = slash ? slash + 1 : path;
+		pfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+		if (pfd < 0)
+			pfd = -errno;
+	}
+	if (pfd < 0)
+		return pfd;
+	if (mkdirat(pfd, name, mode) < 0 && errno != EEXIST) {
+		int r = -errno;
+		close(pfd);
+		return r;
+	}
+	close(pfd);
+	return openat2_in_root(rootfd, path, O_PATH | O_DIRECTORY);
 }

@@ -22,6 +22,13 @@ int fsync_dir(const char *path);
 int copy_fd(int in, int out);
 bool path_exists(const char *path);
 
+/* Opens path inside the tree of rootfd, as if rootfd were "/": openat2 with RESOLVE_IN_ROOT
+ * (no symlink or ".." leads out) and RESOLVE_NO_MAGICLINKS, retried when the kernel asks (a
+ * rename raced a ".."). O_CLOEXEC is added. -errno. */
+int openat2_in_root(int rootfd, const char *path, int flags);
+/* Opens (creating what is missing, with mode) a directory inside the root; an O_PATH fd. */
+int mkdir_in_root(int rootfd, const char *path, mode_t mode);
+
 #include <sys/un.h>
 /* A unix socket address for path, however long: a path that doesn't fit sun_path is reached
  * through an O_PATH fd of its directory (/proc/self/fd/N/name), returned in *dirfd to be

@@ -122,3 +122,35 @@ char *json_compact(const json_t *j)
 		abort();
 	return s;
 }
+
+json_t *json_string_lossy(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	/* Each byte that starts no valid sequence (jansson judges) becomes U+FFFD. */
+	size_t n = strlen(s);
+	char *out = xmalloc(3 * n + 1), *o = out;
+	for (size_t i = 0; i < n;) {
+		size_t len = 0;
+		for (size_t k = 1; k <= 4 && i + k <= n && !len; k++) {
+			json_t *t = json_stringn(s + i, k);
+			if (t)
+				len = k;
+			json_decref(t);
+		}
+		if (len) {
+			memcpy(o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = 0;
+	j = json_string(out);
+	free(out);
+	return j;
+}

@@ -23,5 +23,8 @@ int json_to_strv(const json_t *a, char ***out);
 
 json_t *json_load_path(const char *path, size_t max, struct husk_error *err);
 int json_store_path(const char *path, const json_t *j, bool sync);
+/* A JSON string of s, with what is not UTF-8 replaced by U+FFFD byte by byte, as Go's
+ * encoding/json does (file names are bytes). */
+json_t *json_string_lossy(const char *s);
 /* Compact one-line dump (caller frees). */
 char *json_compact(const json_t *j);

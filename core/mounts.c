@@ -8,56 +8,10 @@
 #include "log.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-
-static int openat2_in_root(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	if (!*path)
-		path = ".";
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Opens (creating what is missing) a directory inside the root; returns an O_PATH fd. */
-static int mkdir_in_root(int rootfd, const char *path, mode_t mode)
-{
-	int fd = openat2_in_root(rootfd, path, O_PATH | O_DIRECTORY);
-	if (fd != -ENOENT)
-		return fd;
-	_cleanup_free_ char *parent = xstrdup(path);
-	char *slash = strrchr(parent, '/');
-	const char *name = path;
-	int pfd;
-	if (slash && slash != parent) {
-		*slash = 0;
-		name = slash + 1;
-		pfd = mkdir_in_root(rootfd, parent, mode);
-	} else {
-		name = slash ? slash + 1 : path;
-		pfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-		if (pfd < 0)
-			pfd = -errno;
-	}
-	if (pfd < 0)
-		return pfd;
-	if (mkdirat(pfd, name, mode) < 0 && errno != EEXIST) {
-		int r = -errno;
-		close(pfd);
-		return r;
-	}
-	close(pfd);
-	return openat2_in_root(rootfd, path, O_PATH | O_DIRECTORY);
-}
 
 /* Opens (creating an empty file when missing) a mount target for a file; O_PATH fd. */
 static int touch_in_root(int rootfd, const char *path)
@@ -160,27 +114,39 @@ static int mount_fs(int rootfd, const char *target, const char *type, const char
 	return 0;
 }
 
-static int mount_rootfs(const struct husk_spec *spec, struct husk_error *err)
+char *husk_overlay_options(const struct husk_spec *spec, struct husk_error *err)
 {
-	/* overlay's options must fit in a page: lower dirs are given relative to the layers
-	 * directory (the mount syscall resolves them from our cwd). */
-	if (chdir(spec->layers_dir) < 0)
-		return husk_error_sys(err, -errno, "cannot enter %s", spec->layers_dir);
 	size_t n = strv_length(spec->lowerdirs);
-	if (n == 0)
-		return husk_error_set(err, -EINVAL, "the image has no layers");
+	if (n == 0) {
+		husk_error_set(err, -EINVAL, "the image has no layers");
+		return NULL;
+	}
 	size_t len = 64 + strlen(spec->upperdir) + strlen(spec->workdir);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(spec->lowerdirs[i]) + 1;
-	_cleanup_free_ char *opts = xmalloc(len);
+	char *opts = xmalloc(len);
 	char *p = opts;
 	p += sprintf(p, "lowerdir=");
 	for (size_t i = n; i-- > 0;) /* overlay lists the top layer first */
 		p += sprintf(p, "%s%s", spec->lowerdirs[i], i ? ":" : "");
 	sprintf(p, ",upperdir=%s,workdir=%s,userxattr", spec->upperdir, spec->workdir);
-	if (strlen(opts) >= 4096)
-		return husk_error_set(err, -E2BIG, "the image has too many layers (%zu) to mount",
-				      n);
+	if (strlen(opts) >= 4096) {
+		husk_error_set(err, -E2BIG, "the image has too many layers (%zu) to mount", n);
+		free(opts);
+		return NULL;
+	}
+	return opts;
+}
+
+int husk_mounts_rootfs(const struct husk_spec *spec, struct husk_error *err)
+{
+	/* overlay's options must fit in a page: lower dirs are given relative to the layers
+	 * directory (the mount syscall resolves them from our cwd). */
+	if (chdir(spec->layers_dir) < 0)
+		return husk_error_sys(err, -errno, "cannot enter %s", spec->layers_dir);
+	_cleanup_free_ char *opts = husk_overlay_options(spec, err);
+	if (!opts)
+		return err ? err->code : -EINVAL;
 	if (mount("overlay", spec->rootfs, "overlay", 0, opts) < 0)
 		return husk_error_sys(err, -errno, "cannot mount the root file system (overlay)");
 	return chdir("/") < 0 ? -errno : 0;
@@ -339,7 +305,7 @@ int husk_mounts_setup(const struct husk_spec *spec, bool have_tty_gid, struct hu
 	/* Nothing we mount may propagate back to the user's namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return husk_error_sys(err, -errno, "cannot make mounts private");
-	int r = mount_rootfs(spec, err);
+	int r = husk_mounts_rootfs(spec, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

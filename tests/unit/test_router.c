@@ -102,6 +102,12 @@ static void test_route_match(void)
 	check_route("POST", "/containers/x/stop", "/containers/{}/stop", "x");
 	check_route("POST", "/containers/x/attach", "/containers/{}/attach", "x");
 	check_route("GET", "/containers/x/logs", "/containers/{}/logs", "x");
+	check_route("HEAD", "/containers/x/archive", "/containers/{}/archive", "x");
+	check_route("GET", "/containers/x/archive", "/containers/{}/archive", "x");
+	check_route("PUT", "/containers/x/archive", "/containers/{}/archive", "x");
+	check_route("POST", "/containers/x/archive", NULL, NULL);
+	check_route("GET", "/containers/x/export", "/containers/{}/export", "x");
+	check_route("GET", "/containers/x/changes", "/containers/{}/changes", "x");
 	check_route("DELETE", "/containers/abc", "/containers/{}", "abc");
 	check_route("DELETE", "/containers/create", "/containers/{}", "create");
 	check_route("GET", "/containers/abc", NULL, NULL);
