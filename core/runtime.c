@@ -8,6 +8,7 @@
 #include "seccomp.h"
 #include "spec.h"
 #include "fs.h"
+#include "nsenter.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -215,28 +216,36 @@ static int set_credentials(const struct husk_user *u, struct husk_error *err)
 	return 0;
 }
 
-static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io, int sync,
-		       bool have_tty_gid, char *exe, size_t exe_len, char ***envp,
-		       struct husk_error *err)
+/* What a child needs between fork and execve. */
+struct child {
+	const struct husk_spec *spec;
+	const struct husk_stdio *io;
+	int sync;
+	bool have_tty_gid;			 /* container: devpts may use gid 5 */
+	bool exec;				 /* an exec'd process joining a container */
+	const struct husk_exec_filters *filters; /* exec: prebuilt seccomp filters */
+	char exe[4096];
+	char **env;
+};
+
+static int load_seccomp(const struct child *c, bool root, struct husk_error *err)
 {
+	const struct husk_spec *spec = c->spec;
+	if (spec->privileged || streq(spec->seccomp_profile, "unconfined"))
+		return 0;
+	if (c->filters && c->filters->built)
+		return husk_seccomp_apply(c->filters->f[root], err);
+	return husk_seccomp_load(spec->seccomp_profile, root ? spec->caps : 0, err);
+}
+
+/* The process itself, in its final namespaces and root: shared by the container's process and
+ * exec'd ones, from the terminal on. */
+static int process_setup(struct child *c, struct husk_error *err)
+{
+	const struct husk_spec *spec = c->spec;
 	int r;
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-		return husk_error_sys(err, -errno, "cannot become root in the user namespace");
-	if (!spec->tty && (r = setup_stdio(io, err)) < 0)
-		return r;
-	if ((r = husk_mounts_setup(spec, have_tty_gid, err)) < 0)
-		return r;
-	if ((r = husk_mounts_pivot(spec, err)) < 0)
-		return r;
-	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
-		return husk_error_sys(err, -errno, "sethostname");
-	if (spec->domainname && *spec->domainname &&
-	    setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
-		return husk_error_sys(err, -errno, "setdomainname");
-	if (spec->net != HUSK_NET_HOST && (r = bring_up_lo(err)) < 0)
-		return r;
 	if (spec->tty)
-		r = setup_tty(spec, sync, err);
+		r = setup_tty(spec, c->sync, err);
 	else
 		r = setsid() < 0 ? husk_error_sys(err, -errno, "setsid") : 0;
 	if (r < 0)
@@ -246,11 +255,11 @@ static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io
 	r = husk_user_resolve(spec->user, spec->extra_groups, "/etc/passwd", "/etc/group", &u, err);
 	if (r < 0)
 		return r;
-	*envp = husk_env_finish(spec->env, u.home);
+	c->env = husk_env_finish(spec->env, u.home);
 	const char *cwd = str_empty(spec->cwd) ? "/" : spec->cwd;
 	if (chdir(cwd) < 0) {
-		/* Docker creates a missing WorkingDir. */
-		if (errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
+		/* Docker creates a missing WorkingDir for the container (not for exec). */
+		if (c->exec || errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
 			return husk_error_sys(err, -errno, "cannot enter the working directory %s",
 					      cwd);
 		if (u.uid != 0)
@@ -265,31 +274,62 @@ static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io
 	if ((r = husk_caps_set(spec->caps, u.uid == 0, err)) < 0)
 		return r;
 	/* The executable is looked up as the user, as execve will be done. */
-	if ((r = find_executable(spec->argv[0], *envp, exe, exe_len, err)) < 0)
+	if ((r = find_executable(spec->argv[0], c->env, c->exe, sizeof c->exe, err)) < 0)
 		return r;
 	/* Changing credentials cleared the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_error_sys(err, -errno, "no_new_privs");
-	if (!spec->privileged && !streq(spec->seccomp_profile, "unconfined")) {
-		uint64_t eff = u.uid == 0 ? spec->caps : 0;
-		if ((r = husk_seccomp_load(spec->seccomp_profile, eff, err)) < 0)
-			return r;
-	}
+	return load_seccomp(c, u.uid == 0, err);
+}
+
+static int become_root(struct husk_error *err)
+{
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return husk_error_sys(err, -errno, "cannot become root in the user namespace");
 	return 0;
 }
 
-_noreturn_ static void child_main(const struct husk_spec *spec, const struct husk_stdio *io,
-				  int sync, bool have_tty_gid)
+static int container_setup(struct child *c, struct husk_error *err)
 {
-	struct child_report rep = {.type = MSG_ERROR};
-	struct husk_error err = {0};
-	char c = 0;
-	char exe[4096];
-	char **env = NULL;
+	const struct husk_spec *spec = c->spec;
+	int r;
+	if ((r = become_root(err)) < 0)
+		return r;
+	if (!spec->tty && (r = setup_stdio(c->io, err)) < 0)
+		return r;
+	if ((r = husk_mounts_setup(spec, c->have_tty_gid, err)) < 0)
+		return r;
+	if ((r = husk_mounts_pivot(spec, err)) < 0)
+		return r;
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return husk_error_sys(err, -errno, "sethostname");
+	if (spec->domainname && *spec->domainname &&
+	    setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return husk_error_sys(err, -errno, "setdomainname");
+	if (spec->net != HUSK_NET_HOST && (r = bring_up_lo(err)) < 0)
+		return r;
+	return process_setup(c, err);
+}
 
+/* In the container's namespaces already (husk_fork_into); joining the mount namespace set our
+ * root to the container's, the working directory is left to set. */
+static int exec_setup(struct child *c, struct husk_error *err)
+{
+	int r;
+	if ((r = become_root(err)) < 0)
+		return r;
+	if (chdir("/") < 0)
+		return husk_error_sys(err, -errno, "chdir /");
+	if (!c->spec->tty && (r = setup_stdio(c->io, err)) < 0)
+		return r;
+	return process_setup(c, err);
+}
+
+static void reset_signals(void)
+{
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The monitor blocks and ignores signals for its own loop; the container must start
+	/* The monitor blocks and ignores signals for its own loop; the process must start
 	 * with the defaults (a shell can't even trap a signal ignored at its start). */
 	sigset_t none;
 	sigemptyset(&none);
@@ -297,23 +337,39 @@ _noreturn_ static void child_main(const struct husk_spec *spec, const struct hus
 	for (int i = 1; i < NSIG; i++)
 		if (i != SIGKILL && i != SIGSTOP)
 			signal(i, SIG_DFL);
-	if (read(sync, &c, 1) != 1 || c != 'G')
-		_exit(1); /* the monitor could not map our ids; it reports why */
-	int r = child_setup(spec, io, sync, have_tty_gid, exe, sizeof exe, &env, &err);
+}
+
+/* execve when setup went well (r == 0), else report why on the handshake socket. Docker's
+ * exit codes for a command that cannot run: 127 not found, 126 not executable; other setup
+ * failures are 1 for the container (the monitor reports them) and 126 for exec. */
+_noreturn_ static void exec_or_report(struct child *c, int r, struct husk_error *err)
+{
+	struct child_report rep = {.type = MSG_ERROR};
 	if (r == 0) {
 		/* Only 0, 1, 2 cross into the container; sync closes on exec = success. */
 		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-		execve(exe, spec->argv, env);
-		r = errno == ENOEXEC ? husk_error_set(&err, -EACCES, "exec: \"%s\": exec format error",
-						      spec->argv[0])
-		    : errno == EACCES ? husk_error_set(&err, -EACCES,
-						       "exec: \"%s\": permission denied", exe)
-				      : husk_error_sys(&err, -errno, "exec: \"%s\"", exe);
+		execve(c->exe, c->spec->argv, c->env);
+		r = errno == ENOEXEC
+			? husk_error_set(err, -EACCES, "exec: \"%s\": exec format error",
+					 c->spec->argv[0])
+		    : errno == EACCES
+			? husk_error_set(err, -EACCES, "exec: \"%s\": permission denied", c->exe)
+			: husk_error_sys(err, -errno, "exec: \"%s\"", c->exe);
 	}
-	rep.code = err.code ? err.code : r;
-	snprintf(rep.message, sizeof rep.message, "%s", err.message);
-	(void)!send(sync, &rep, sizeof rep, MSG_NOSIGNAL);
-	_exit(rep.code == -ENOENT ? 127 : rep.code == -EACCES ? 126 : 1);
+	rep.code = err->code ? err->code : r;
+	snprintf(rep.message, sizeof rep.message, "%s", err->message);
+	(void)!send(c->sync, &rep, sizeof rep, MSG_NOSIGNAL);
+	_exit(rep.code == -ENOENT ? 127 : rep.code == -EACCES ? 126 : c->exec ? 126 : 1);
+}
+
+_noreturn_ static void child_main(struct child *c)
+{
+	struct husk_error err = {0};
+	char go = 0;
+	reset_signals();
+	if (read(c->sync, &go, 1) != 1 || go != 'G')
+		_exit(1); /* the monitor could not map our ids; it reports why */
+	exec_or_report(c, container_setup(c, &err), &err);
 }
 
 static int recv_report(int sock, struct child_report *rep, int *fd)
@@ -337,6 +393,27 @@ static int recv_report(int sock, struct child_report *rep, int *fd)
 	return (int)n;
 }
 
+int husk_runtime_report(int sync, int *pty, struct husk_error *err)
+{
+	struct child_report rep;
+	int fd = -1;
+	*pty = -1;
+	int n = recv_report(sync, &rep, &fd);
+	if (n == 0)
+		return 0; /* closed on exec: running */
+	if (n < 0)
+		return husk_error_sys(err, n, "process setup failed");
+	if (rep.type == MSG_PTY && fd >= 0) {
+		*pty = fd;
+		return 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rep.type == MSG_ERROR && n == (int)sizeof rep)
+		return husk_error_set(err, rep.code < 0 ? rep.code : -EIO, "%s", rep.message);
+	return husk_error_set(err, -EIO, "process setup failed: bad report");
+}
+
 int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *idmap,
 		       const struct husk_stdio *stdio, struct husk_process *proc,
 		       struct husk_error *err)
@@ -344,6 +421,7 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	int sv[2];
 	proc->pid = -1;
 	proc->pty_master = -1;
+	proc->sync = -1;
 	if (!spec->argv || !spec->argv[0])
 		return husk_error_set(err, -EINVAL, "no command specified");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -363,7 +441,10 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, stdio, sv[1], have_tty_gid);
+		static struct child c; /* off the stack: exe is large */
+		c = (struct child){
+		    .spec = spec, .io = stdio, .sync = sv[1], .have_tty_gid = have_tty_gid};
+		child_main(&c);
 	}
 	close(sv[1]);
 	_cleanup_close_ int sock = sv[0];
@@ -372,22 +453,16 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	if (write(sock, &go, 1) != 1 && r == 0)
 		r = husk_error_sys(err, -errno, "container setup failed");
 	while (r == 0) {
-		struct child_report rep;
-		int fd = -1;
-		int n = recv_report(sock, &rep, &fd);
-		if (n == 0)
+		int fd;
+		int k = husk_runtime_report(sock, &fd, err);
+		if (k == 0)
 			break; /* closed on exec: running */
-		if (n < 0) {
-			r = husk_error_sys(err, n, "container setup failed");
-		} else if (rep.type == MSG_PTY && fd >= 0) {
+		if (k < 0)
+			r = k;
+		else if (proc->pty_master < 0)
 			proc->pty_master = fd;
-		} else if (rep.type == MSG_ERROR && n == (int)sizeof rep) {
-			r = husk_error_set(err, rep.code < 0 ? rep.code : -EIO, "%s", rep.message);
-		} else {
-			if (fd >= 0)
-				close(fd);
-			r = husk_error_set(err, -EIO, "container setup failed: bad report");
-		}
+		else
+			close(fd);
 	}
 	if (r < 0) {
 		kill(pid, SIGKILL);
@@ -399,5 +474,37 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 		return r;
 	}
 	proc->pid = pid;
+	return 0;
+}
+
+int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
+		      const struct husk_exec_filters *filters, const struct husk_stdio *stdio,
+		      struct husk_process *proc, struct husk_error *err)
+{
+	int sv[2];
+	proc->pid = -1;
+	proc->pty_master = -1;
+	proc->sync = -1;
+	if (!spec->argv || !spec->argv[0])
+		return husk_error_set(err, -EINVAL, "no command specified");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return husk_error_sys(err, -errno, "socketpair");
+	pid_t child = husk_fork_into(pidfd, pid, err);
+	if (child == 0) {
+		static struct child c; /* off the stack: exe is large */
+		struct husk_error cerr = {0};
+		close(sv[0]);
+		c = (struct child){
+		    .spec = spec, .io = stdio, .sync = sv[1], .exec = true, .filters = filters};
+		reset_signals();
+		exec_or_report(&c, exec_setup(&c, &cerr), &cerr);
+	}
+	close(sv[1]);
+	if (child < 0) {
+		close(sv[0]);
+		return (int)child;
+	}
+	proc->pid = child;
+	proc->sync = sv[0];
 	return 0;
 }

@@ -85,6 +85,7 @@ struct husk_stdio {
 struct husk_process {
 	pid_t pid;
 	int pty_master; /* TTY containers: the master side, -1 otherwise */
+	int sync;	/* exec: the process's report socket until it execs, -1 otherwise */
 };
 
 /* Starts the container. On success the process has exec'd (pid set). On failure err holds a
@@ -93,6 +94,29 @@ struct husk_process {
 int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *idmap,
 		       const struct husk_stdio *stdio, struct husk_process *proc,
 		       struct husk_error *err);
+
+/* Seccomp filters built once for a container's exec'd processes: f[0] for a user other than
+ * root (no effective capabilities), f[1] for root (the container's capabilities). */
+struct husk_seccomp_filter;
+struct husk_exec_filters {
+	bool built;
+	struct husk_seccomp_filter *f[2];
+};
+
+/* docker exec: starts spec (the container's, with argv, env, user, cwd, tty, caps and
+ * privileged those of the exec) in the namespaces of the container's pid 1 (pid, and pidfd
+ * open on it), as the container's own process is set up from its terminal on: user, working
+ * directory, rlimits, capabilities, no_new_privs, seccomp (filters prebuilt, or NULL to build
+ * them in the process). It is the caller's child. proc->pid is set at once; the process then
+ * reports on proc->sync, which the caller reads with husk_runtime_report until it is at EOF
+ * (exec'd) or gives an error, then closes. */
+int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
+		      const struct husk_exec_filters *filters, const struct husk_stdio *stdio,
+		      struct husk_process *proc, struct husk_error *err);
+/* One report of a starting process: 1 with its pty master in *pty, 0 at EOF (it has exec'd),
+ * or its failure (-ENOENT: command not found, -EACCES: not executable, ...) with the message
+ * in err. */
+int husk_runtime_report(int sync, int *pty, struct husk_error *err);
 
 /* Docker's default capabilities, as a mask (CapEff 00000000a80425fb for root). */
 #define HUSK_DEFAULT_CAPS 0x00000000a80425fbULL
