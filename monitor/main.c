@@ -137,9 +137,12 @@ static void on_signal(struct monitor *m, struct watch *w, uint32_t events)
 	int status;
 	pid_t pid;
 	/* As subreaper we also collect orphans (processes re-parented to us). */
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == m->pid)
 			on_exit_status(m, status);
+		else
+			exec_reap(m, pid, status);
+	}
 }
 
 static void emit(struct monitor *m, const char *action, const char *key, const char *value)
@@ -162,6 +165,7 @@ static void finish(struct monitor *m)
 	save_state(m, true);
 	control_answer_waiters(m);
 	io_close_clients(m);
+	exec_close_all(m);
 	husk_logw_close(&m->log);
 	if (m->auto_remove) {
 		struct husk_error err = {0};
@@ -178,7 +182,7 @@ static void loop(struct monitor *m)
 	struct epoll_event evs[16];
 	for (;;) {
 		if (m->phase == PHASE_DRAINING &&
-		    ((!io_output_open(m) && io_clients_flushed(m)) ||
+		    ((!io_output_open(m) && io_clients_flushed(m) && !exec_busy(m)) ||
 		     mono_ms() > m->drain_deadline_ms)) {
 			finish(m);
 			return;
@@ -196,6 +200,7 @@ static void loop(struct monitor *m)
 			else if (w->fn)
 				w->fn(m, w, evs[i].events);
 		}
+		exec_collect(m);
 	}
 }
 
@@ -424,8 +429,10 @@ int main(int argc, char **argv)
 	m.log.fd = -1;
 	struct husk_error err = {0};
 	int r = setup(&m, &a, &err);
-	if (r == 0)
+	if (r == 0) {
+		exec_init(&m);
 		r = start(&m, &a, &err);
+	}
 	if (r < 0) {
 		int code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 128;
 		husk_log(LOG_ERR, "container %.12s: %s", a.id, err.message);

@@ -3,6 +3,7 @@
  *   main.c     arguments, start, the loop, exit and clean-up
  *   io.c       the container's stdio: output to the log and to attached clients, input
  *   control.c  the monitor socket: kill, stop, attach, resize
+ *   exec.c     exec'd processes: start, their streams, resize, exit
  *   scope.c    the transient systemd scope, where systemd runs us
  */
 #pragma once
@@ -29,6 +30,7 @@ struct client {
 	struct watch w;
 	bool in, out, err; /* which streams it attached */
 	bool in_done;	   /* it closed its sending side */
+	bool in_paused;	   /* not read for now: its input is not taken yet */
 	char *buf;	   /* output not yet written to it */
 	size_t len, cap;
 	bool closing;	   /* close once buf is written */
@@ -69,6 +71,7 @@ struct monitor {
 	struct waiter *waiters;
 	pid_t pid;
 	enum phase phase;
+	struct execs *execs; /* exec.c */
 	int64_t drain_deadline_ms;
 };
 
@@ -80,6 +83,27 @@ void io_close_stdin(struct monitor *m);
 void io_close_clients(struct monitor *m);
 bool io_output_open(const struct monitor *m);
 bool io_clients_flushed(const struct monitor *m);
+/* A client's output buffer, for exec.c's clients too: queue (false when over the bound), flush
+ * (false when the client is gone, or done closing). */
+bool client_queue(struct client *c, const void *data, size_t n);
+bool client_flush(struct monitor *m, struct client *c);
+/* Reads what a client sent, on its events: the bytes read (into buf), 0 for nothing, or
+ * CLIENT_INPUT_END (it half-closed) or CLIENT_GONE; either way its input has ended. */
+enum { CLIENT_INPUT_END = -1, CLIENT_GONE = -2 };
+int client_read(struct client *c, uint32_t events, char *buf, size_t cap);
+
+/* exec.c */
+void exec_init(struct monitor *m);
+/* {"op":"exec"}: true when ctl is kept (a detached start, answered once the process runs). */
+bool exec_start(struct monitor *m, int ctl, const json_t *req, int conn);
+void exec_resize(struct monitor *m, int ctl, const json_t *req);
+/* A child that is not the container's process exited. */
+void exec_reap(struct monitor *m, pid_t pid, int status);
+/* Exec streams not finished yet. */
+bool exec_busy(const struct monitor *m);
+/* After each batch of events: frees what was let go of during it. */
+void exec_collect(struct monitor *m);
+void exec_close_all(struct monitor *m);
 
 /* control.c */
 int control_listen(struct monitor *m);
