@@ -28,6 +28,11 @@ static const struct route routes[] = {
 	{"POST", "/containers/{}/attach", h_container_attach, BODY_HIJACK},
 	{"POST", "/containers/{}/resize", h_container_resize, BODY_IGNORE},
 	{"POST", "/containers/{}/rename", h_container_rename, BODY_IGNORE},
+	{"POST", "/containers/{}/exec", h_container_exec, BODY_JSON},
+
+	{"POST", "/exec/{}/start", h_exec_start, BODY_JSON_HIJACK},
+	{"POST", "/exec/{}/resize", h_exec_resize, BODY_IGNORE},
+	{"GET", "/exec/{}/json", h_exec_inspect, BODY_IGNORE},
 
 };
 

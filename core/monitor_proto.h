@@ -12,6 +12,17 @@
  *                                                  the fd (a hijacked client connection) is
  *                                                  the monitor's from now on
  *   {"op":"resize","h":H,"w":W}                    the TTY's window size
+ *   {"op":"exec","exec":EID,"tty":b[,"h":H,"w":W]} [+ fd]
+ *                                                  start exec EID (its record, core/exec.h,
+ *                                                  says what); tty: the stream is raw, not
+ *                                                  framed; h, w: the start's console size.
+ *                                                  With the fd (the client's connection, the
+ *                                                  monitor's from now on) the answer comes at
+ *                                                  once, {"ok":true,"pid":P}, and a failure
+ *                                                  to run the command goes into the stream;
+ *                                                  without (detached) it comes once the
+ *                                                  process runs, or as the failure
+ *   {"op":"exec-resize","exec":EID,"h":H,"w":W}    an exec's terminal size
  *
  * Starting: husk-api runs `husk-monitor --id ID --data-dir D --run-dir R --sync-fd N
  * [--attach-fd FD:FLAGS]...`; the monitor writes one JSON line on the sync fd when the

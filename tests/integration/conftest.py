@@ -95,8 +95,9 @@ class Husk:
             self.activator = None
 
     def api_pids(self):
-        """Pids of husk-api processes serving this test session."""
-        out = subprocess.run(["pgrep", "-f", f"husk-api --data-dir {self.data_dir}"],
+        """Pids of husk-api processes serving this test session (not husk-activate, whose
+        command line holds the same words)."""
+        out = subprocess.run(["pgrep", "-f", f"^{self.api_bin} --data-dir {self.data_dir}"],
                              capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
