@@ -31,6 +31,8 @@ static const struct route routes[] = {
 	{"POST", "/containers/{}/exec", h_container_exec, BODY_JSON},
 	{"GET", "/containers/{}/top", h_container_top, BODY_IGNORE},
 	{"GET", "/containers/{}/stats", h_container_stats, BODY_IGNORE},
+	{"POST", "/containers/{}/pause", h_container_pause, BODY_IGNORE},
+	{"POST", "/containers/{}/unpause", h_container_unpause, BODY_IGNORE},
 
 	{"POST", "/exec/{}/start", h_exec_start, BODY_JSON_HIJACK},
 	{"POST", "/exec/{}/resize", h_exec_resize, BODY_IGNORE},

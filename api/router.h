@@ -49,6 +49,8 @@ enum MHD_Result h_container_rename(struct req *r);
 enum MHD_Result h_container_exec(struct req *r);
 enum MHD_Result h_container_top(struct req *r);
 enum MHD_Result h_container_stats(struct req *r);
+enum MHD_Result h_container_pause(struct req *r);
+enum MHD_Result h_container_unpause(struct req *r);
 
 enum MHD_Result h_exec_start(struct req *r);
 enum MHD_Result h_exec_resize(struct req *r);

@@ -23,6 +23,9 @@
  *                                                  without (detached) it comes once the
  *                                                  process runs, or as the failure
  *   {"op":"exec-resize","exec":EID,"h":H,"w":W}    an exec's terminal size
+ *   {"op":"pause"}, {"op":"unpause"}              freeze or thaw the container (and record
+ *                                                  "paused" in state.json); -EBUSY when it
+ *                                                  is not running, already paused, not paused
  *
  * Starting: husk-api runs `husk-monitor --id ID --data-dir D --run-dir R --sync-fd N
  * [--attach-fd FD:FLAGS]...`; the monitor writes one JSON line on the sync fd when the

@@ -47,6 +47,8 @@ int monitor_kill(struct monitor *m, int sig, struct husk_error *err)
 		return husk_error_set(err, -EBUSY, "container %s is not running", m->id);
 	if (kill(m->pid, sig) < 0)
 		return husk_error_sys(err, -errno, "kill");
+	if (m->paused)
+		monitor_unpause(m, NULL);
 	return 0;
 }
 
@@ -55,6 +57,8 @@ int monitor_stop(struct monitor *m, int sig, int timeout_s)
 	if (m->phase != PHASE_RUNNING)
 		return 0;
 	kill(m->pid, sig);
+	if (m->paused)
+		monitor_unpause(m, NULL);
 	if (timeout_s < 0)
 		return 0;
 	if (m->timer.fd < 0) {
@@ -158,6 +162,8 @@ static void finish(struct monitor *m)
 	char code[16];
 	snprintf(code, sizeof code, "%d", m->state.exit_code);
 	emit(m, "die", "exitCode", code);
+	if (m->paused)
+		monitor_unpause(m, NULL);
 	m->state.status = HUSK_EXITED;
 	m->state.exit_count++;
 	m->state.pid = 0;

@@ -4,6 +4,7 @@
  *   io.c       the container's stdio: output to the log and to attached clients, input
  *   control.c  the monitor socket: kill, stop, attach, resize
  *   exec.c     exec'd processes: start, their streams, resize, exit
+ *   pause.c    pause and unpause
  *   scope.c    the transient systemd scope, where systemd runs us
  */
 #pragma once
@@ -71,7 +72,8 @@ struct monitor {
 	struct waiter *waiters;
 	pid_t pid;
 	enum phase phase;
-	struct execs *execs; /* exec.c */
+	struct execs *execs;   /* exec.c */
+	struct paused *paused; /* pause.c: set while paused */
 	int64_t drain_deadline_ms;
 };
 
@@ -109,6 +111,12 @@ void exec_close_all(struct monitor *m);
 int control_listen(struct monitor *m);
 void control_on_accept(struct monitor *m, struct watch *w, uint32_t events);
 void control_answer_waiters(struct monitor *m);
+
+/* pause.c. A signal sent to a paused container is delivered by unpausing it, as Docker does. */
+int monitor_pause(struct monitor *m, struct husk_error *err);
+int monitor_unpause(struct monitor *m, struct husk_error *err);
+/* {"op":"pause"} and {"op":"unpause"}. */
+void pause_control(struct monitor *m, int fd, bool pause);
 
 /* scope.c */
 int scope_enter(const char *id, struct husk_error *err);
