@@ -53,6 +53,39 @@ char *husk_cgroup_dir(pid_t pid)
 	return dir;
 }
 
+static bool same_pidns(pid_t a, const struct stat *ns)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)a);
+	return stat(path, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
+}
+
+char *husk_cgroup_of_container(pid_t init, pid_t monitor, bool *monitor_in)
+{
+	_cleanup_free_ char *dir = husk_cgroup_dir(init);
+	_cleanup_free_ char *procs = NULL;
+	char path[64];
+	struct stat ns;
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)init);
+	if (!dir || stat(path, &ns) < 0)
+		return NULL;
+	_cleanup_free_ char *file = xasprintf("%s/cgroup.procs", dir);
+	if (read_file(file, &procs, NULL, 4 << 20) < 0)
+		return NULL;
+	bool mon = false;
+	for (char *l = procs; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+		pid_t p = (pid_t)strtol(l, NULL, 10);
+		if (p == monitor)
+			mon = true;
+		else if (p > 0 && !same_pidns(p, &ns))
+			return NULL;
+	}
+	if (monitor_in)
+		*monitor_in = mon;
+	return TAKE_PTR(dir);
+}
+
 int husk_cgroup_read(const char *dir, const char *file, const char *key, uint64_t *value)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);

@@ -11,6 +11,11 @@
 /* The cgroup v2 directory of pid, if it is delegated to us (owned by our uid) and not the
  * root of the hierarchy; NULL otherwise. */
 char *husk_cgroup_dir(pid_t pid);
+/* The cgroup of the container whose pid 1 is init: its cgroup v2 directory when it is delegated
+ * to us and holds nothing but processes of init's pid namespace and, maybe, its monitor
+ * (*monitor_in says whether). A cgroup that holds more (a user session delegated whole) is not
+ * the container's: NULL. */
+char *husk_cgroup_of_container(pid_t init, pid_t monitor, bool *monitor_in);
 /* The directory from the text of /proc/<pid>/cgroup and /proc/self/mountinfo (unit tests). */
 char *husk_cgroup_path_from(const char *proc_cgroup, const char *mountinfo);
 

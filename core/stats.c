@@ -109,7 +109,8 @@ static json_t *cgroup_blkio(const char *dir)
 	return a;
 }
 
-/* What the cgroup has overrides what /proc gave. */
+/* What the cgroup has overrides what /proc gave (the monitor may be in it: a systemd scope
+ * holds both; its share is small). */
 static void sample_cgroup(const char *dir, struct husk_stats *st)
 {
 	uint64_t v;
@@ -161,7 +162,7 @@ int husk_stats_sample(pid_t init, pid_t monitor, bool networks, struct husk_stat
 	int r = sample_proc(init, monitor, st);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *dir = husk_cgroup_dir(init);
+	_cleanup_free_ char *dir = husk_cgroup_of_container(init, monitor, NULL);
 	if (dir)
 		sample_cgroup(dir, st);
 	if (networks) {

@@ -1,8 +1,9 @@
 /* One sample of a running container's resource use, for GET /containers/{id}/stats.
  *
- * From the container's cgroup v2 where one is delegated to us (cpu.stat, memory.current,
- * memory.max, memory.stat, pids.current, io.stat: what Docker reports); otherwise from /proc,
- * summed over the processes of the container's pid namespace:
+ * From the container's cgroup v2 where it has one delegated to us that holds only it and its
+ * monitor (core/cgroup.h): cpu.stat, memory.current, memory.max, memory.stat, pids.current,
+ * io.stat, what Docker reports. Otherwise from /proc, summed over the processes of the
+ * container's pid namespace:
  *   cpu     utime+stime, plus cutime+cstime (children they reaped), plus the cutime+cstime of
  *           the monitor (exec'd processes it reaped); clock ticks, so 10 ms steps
  *   memory  the sum of Pss (smaps_rollup: shared pages counted once); stats holds anon, file

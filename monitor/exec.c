@@ -45,8 +45,7 @@ struct exec {
 	json_t *rec;
 	pid_t pid;
 	bool frame; /* stdcopy frames on the stream */
-	bool tty;   /* the process has a terminal: out is its master, input goes
-		     * there too */
+	bool tty;   /* a terminal: out is its master, and input goes there */
 	bool in_attached, out_attached, err_attached;
 	struct watch sync;	   /* the process's setup reports, until it execs */
 	struct watch out, err, in; /* in: the stdin pipe (no TTY) */

@@ -83,9 +83,9 @@ static int stop_all(struct monitor *m, struct paused *p, struct husk_error *err)
 
 static int freeze(struct monitor *m, struct paused *p, struct husk_error *err)
 {
-	_cleanup_free_ char *mine = husk_cgroup_dir(getpid());
-	p->cgroup = husk_cgroup_dir(m->pid);
-	if (p->cgroup && !streq(p->cgroup, mine)) {
+	bool mine = true;
+	p->cgroup = husk_cgroup_of_container(m->pid, getpid(), &mine);
+	if (p->cgroup && !mine) {
 		int r = husk_cgroup_freeze(p->cgroup, true, FREEZE_TIMEOUT_MS, err);
 		if (r < 0)
 			husk_cgroup_freeze(p->cgroup, false, FREEZE_TIMEOUT_MS, NULL);
