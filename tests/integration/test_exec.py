@@ -229,6 +229,22 @@ def test_exec_in_the_container_namespaces(husk, ctr):
         assert mine == theirs, ns
 
 
+def test_exec_defaults_are_the_containers(husk, image):
+    """User and working directory of the container, unless the exec names its own; a container
+    on the host's network shares it with its execs."""
+    n = name()
+    husk.docker("run", "-d", "--name", n, "-u", "1000", "-w", "/tmp", "--network", "host",
+                image, "sleep", "1000")
+    try:
+        p = husk.docker("exec", n, "sh", "-c", "id -u; pwd; readlink /proc/self/ns/net")
+        uid, pwd, netns = p.stdout.split()
+        assert (uid, pwd) == ("1000", "/tmp")
+        assert netns == os.readlink("/proc/self/ns/net")
+        assert husk.docker("exec", "-u", "0", n, "id", "-u").stdout == "0\n"
+    finally:
+        husk.docker("rm", "-f", n)
+
+
 def test_exec_missing_command(husk, ctr):
     p = husk.docker("exec", ctr, "nosuchcmd", check=False)
     assert p.returncode == 127
