@@ -414,11 +414,10 @@ int husk_runtime_report(int sync, int *pty, struct husk_error *err)
 	return husk_error_set(err, -EIO, "process setup failed: bad report");
 }
 
-int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *idmap,
-		       const struct husk_stdio *stdio, struct husk_process *proc,
-		       struct husk_error *err)
+/* Both starts: proc empty, the command there, the handshake socket made. */
+static int prepare(const struct husk_spec *spec, struct husk_process *proc, int sv[2],
+		   struct husk_error *err)
 {
-	int sv[2];
 	proc->pid = -1;
 	proc->pty_master = -1;
 	proc->sync = -1;
@@ -426,6 +425,17 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 		return husk_error_set(err, -EINVAL, "no command specified");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return husk_error_sys(err, -errno, "socketpair");
+	return 0;
+}
+
+int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *idmap,
+		       const struct husk_stdio *stdio, struct husk_process *proc,
+		       struct husk_error *err)
+{
+	int sv[2];
+	int r = prepare(spec, proc, sv, err);
+	if (r < 0)
+		return r;
 	bool have_tty_gid = husk_idmap_has_range(idmap) && idmap->subgid_count >= 5;
 	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
 			      CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -448,7 +458,7 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	}
 	close(sv[1]);
 	_cleanup_close_ int sock = sv[0];
-	int r = husk_idmap_apply(idmap, pid, err);
+	r = husk_idmap_apply(idmap, pid, err);
 	char go = r == 0 ? 'G' : 'X';
 	if (write(sock, &go, 1) != 1 && r == 0)
 		r = husk_error_sys(err, -errno, "container setup failed");
@@ -482,13 +492,9 @@ int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
 		      struct husk_process *proc, struct husk_error *err)
 {
 	int sv[2];
-	proc->pid = -1;
-	proc->pty_master = -1;
-	proc->sync = -1;
-	if (!spec->argv || !spec->argv[0])
-		return husk_error_set(err, -EINVAL, "no command specified");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return husk_error_sys(err, -errno, "socketpair");
+	int r = prepare(spec, proc, sv, err);
+	if (r < 0)
+		return r;
 	pid_t child = husk_fork_into(pidfd, pid, err);
 	if (child == 0) {
 		static struct child c; /* off the stack: exe is large */
