@@ -29,6 +29,9 @@
 #define KEEP_FINISHED_MAX 512
 /* Input not yet taken by the process: past this, the client is not read until it is. */
 #define STDIN_HIGH (1u << 20)
+/* Output not yet taken by the client: past this, the process's output is not read until it
+ * is (the process waits on its pipe, as it would for a slow reader of its own). */
+#define OUT_HIGH (1u << 20)
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
@@ -55,6 +58,7 @@ struct exec {
 	struct exec_client *client; /* NULL: detached, or the client left */
 	int waiter;		    /* detached start: the control connection to answer */
 	unsigned short rows, cols;  /* a resize that came before the terminal */
+	bool out_paused;	    /* output not read: the client is behind */
 	bool exited;
 	struct watch timer; /* armed at the exit while output is still open */
 	struct exec *next;
@@ -211,12 +215,21 @@ static int stdin_fd(const struct exec *e)
 	return e->tty ? e->out.fd : e->in.fd;
 }
 
-static void arm_stdin(struct monitor *m, struct exec *e)
+static uint32_t output_events(const struct exec *e)
 {
-	if (e->tty && e->out.fd >= 0)
-		watch_mod(m, &e->out, EPOLLIN | (e->in_len ? EPOLLOUT : 0));
-	else if (e->in.fd >= 0)
-		watch_mod(m, &e->in, e->in_len ? EPOLLOUT : 0);
+	return e->out_paused ? 0 : EPOLLIN;
+}
+
+/* The watches of the process's fds, for what is to be read and written now. */
+static void arm(struct monitor *m, struct exec *e)
+{
+	uint32_t in_ev = e->in_len ? EPOLLOUT : 0;
+	if (e->out.fd >= 0)
+		watch_mod(m, &e->out, output_events(e) | (e->tty ? in_ev : 0));
+	if (e->err.fd >= 0)
+		watch_mod(m, &e->err, output_events(e));
+	if (!e->tty && e->in.fd >= 0)
+		watch_mod(m, &e->in, in_ev);
 }
 
 /* Writes what the process takes; ends its input once the client has ended its own. */
@@ -237,7 +250,7 @@ static void stdin_flush(struct monitor *m, struct exec *e)
 	}
 	if (!e->in_len && e->in_eof && !e->tty)
 		close_watch(m, &e->in);
-	arm_stdin(m, e);
+	arm(m, e);
 	/* The client is read again once the process has taken most of what it sent. */
 	if (e->client && e->client->c.in_paused && e->in_len < STDIN_HIGH / 2) {
 		e->client->c.in_paused = false;
@@ -275,6 +288,10 @@ static void on_output(struct monitor *m, struct exec *e, struct watch *w, uint32
 	bool err = w == &e->err;
 	if (e->tty || (err ? e->err_attached : e->out_attached))
 		send_out(m, e, err ? HUSK_STDERR : HUSK_STDOUT, buf, (size_t)n);
+	if (e->client && e->client->c.len >= OUT_HIGH) {
+		e->out_paused = true;
+		arm(m, e);
+	}
 }
 
 static void on_out(struct monitor *m, struct watch *w, uint32_t events)
@@ -290,6 +307,10 @@ static void on_err(struct monitor *m, struct watch *w, uint32_t events)
 static void client_gone(struct monitor *m, struct exec *e)
 {
 	drop_client(m, e);
+	if (e->out_paused) {
+		e->out_paused = false; /* read on, into nothing: the process must not block */
+		arm(m, e);
+	}
 	check_done(m, e);
 }
 
@@ -317,8 +338,14 @@ static void on_client(struct monitor *m, struct watch *w, uint32_t events)
 		e->in_eof = true;
 		stdin_flush(m, e);
 	}
-	if (n == CLIENT_GONE || !client_flush(m, c))
+	if (n == CLIENT_GONE || !client_flush(m, c)) {
 		client_gone(m, e);
+		return;
+	}
+	if (e->out_paused && c->len < OUT_HIGH / 2) {
+		e->out_paused = false;
+		arm(m, e);
+	}
 }
 
 /* Once the process has exited and its output is read (or the wait for it is over: on_timer),
@@ -338,11 +365,25 @@ static void check_done(struct monitor *m, struct exec *e)
 	exec_free(m, e);
 }
 
+static void set_drain_timer(int fd)
+{
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = DRAIN_MS / 1000, .tv_nsec = (DRAIN_MS % 1000) * 1000000L}};
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
 static void on_timer(struct monitor *m, struct watch *w, uint32_t events)
 {
 	if (w->fd < 0)
 		return;
 	struct exec *e = container_of(w, struct exec, timer);
+	uint64_t expired;
+	(void)!read(w->fd, &expired, sizeof expired);
+	if (e->out_paused) {
+		/* The output is held up by a slow client, not by the process: wait for it. */
+		set_drain_timer(w->fd);
+		return;
+	}
 	close_watch(m, &e->out);
 	close_watch(m, &e->err);
 	check_done(m, e);
@@ -423,10 +464,8 @@ void exec_reap(struct monitor *m, pid_t pid, int status)
 	if (e->out.fd >= 0 || e->err.fd >= 0) {
 		e->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		e->timer.fn = on_timer;
-		struct itimerspec its = {.it_value = {.tv_sec = DRAIN_MS / 1000,
-						      .tv_nsec = (DRAIN_MS % 1000) * 1000000L}};
 		if (e->timer.fd >= 0) {
-			timerfd_settime(e->timer.fd, 0, &its, NULL);
+			set_drain_timer(e->timer.fd);
 			watch_add(m, &e->timer, EPOLLIN);
 		} else {
 			close_watch(m, &e->out);

@@ -119,6 +119,15 @@ def test_exec_stdin_large(husk, ctr):
     assert p.stdout.split()[0].decode() == hashlib.md5(data).hexdigest()
 
 
+def test_exec_output_to_a_slow_reader(husk, ctr):
+    """Nothing is dropped when the client reads slowly: the process waits for it."""
+    p = subprocess.Popen([DOCKER, "exec", ctr, "sh", "-c", "head -c 20000000 /dev/zero; exit 4"],
+                         stdout=subprocess.PIPE, env=husk.env)
+    time.sleep(3)  # longer than the wait for output after the exit
+    assert len(p.stdout.read()) == 20000000
+    assert p.wait(timeout=30) == 4
+
+
 def test_exec_without_i_has_no_stdin(husk, ctr):
     p = husk.docker("exec", ctr, "sh", "-c", "cat; echo end", input="ignored\n")
     assert p.stdout == "end\n"
