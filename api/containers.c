@@ -423,11 +423,8 @@ enum MHD_Result h_container_resize(struct req *r)
 {
 	struct husk_error err = {0};
 	int64_t h, w;
-	if (query_int(r, "h", 0, &h, &err) < 0 || query_int(r, "w", 0, &w, &err) < 0)
+	if (query_tty_size(r, &h, &w, &err) < 0)
 		return reply_error(r, &err);
-	if (h < 0 || w < 0 || h > 65535 || w > 65535)
-		return reply_errorf(r, -EINVAL, "invalid terminal size %lldx%lld", (long long)h,
-				    (long long)w);
 	_cleanup_container_ struct husk_container *c = NULL;
 	if (find(r, &c, &err) < 0)
 		return reply_error(r, &err);

@@ -39,51 +39,46 @@ static bool wants_upgrade(struct req *r)
 	return up && conn && strcasestr(conn, "upgrade");
 }
 
-enum MHD_Result reply_hijack(struct req *r, const char *content_type, hijack_fn fn, void *cls)
+/* Answers on the socket ourselves and keeps it. */
+static enum MHD_Result take_over(struct req *r, bool upgrade, const char *content_type,
+				 hijack_fn fn, void *cls)
 {
-	if (wants_upgrade(r)) {
-		struct upgrade_ctx *u = xcalloc(1, sizeof *u);
-		u->api = r->api;
-		u->fn = fn;
-		u->cls = cls;
-		struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, u);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
-		enum MHD_Result ret = reply_response(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-		if (ret != MHD_YES)
-			free(u);
-		return ret;
-	}
-	/* No upgrade asked (dockerode, testcontainers): answer 200 ourselves and keep the
-	 * socket. MHD gets a dummy in its place, so its shutdown() and close() of "its"
-	 * connection cannot reach the client. */
-	int cfd = req_socket(r);
-	int fd = cfd >= 0 ? fcntl(cfd, F_DUPFD_CLOEXEC, 3) : -1;
-	int sp[2];
-	if (fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return reply_errorf(r, -EIO, "cannot take over the connection: %s", strerror(errno));
-	}
-	char head[512];
-	int n = snprintf(head, sizeof head,
-			 "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nApi-Version: " HUSK_API_VERSION
-			 "\r\nOstype: linux\r\nServer: husk/" HUSK_VERSION
-			 " (linux)\r\nDocker-Experimental: false\r\n\r\n",
-			 content_type);
-	int fl = fcntl(fd, F_GETFL);
-	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	int w = write_all(fd, head, (size_t)n);
-	dup3(sp[0], cfd, O_CLOEXEC);
-	close(sp[0]);
-	close(sp[1]);
+	int fd = req_take_socket(r);
+	if (fd < 0)
+		return reply_errorf(r, -EIO, "cannot take over the connection: %s", strerror(-fd));
+	char extra[256], head[1024];
+	snprintf(extra, sizeof extra, "Content-Type: %s\r\n%s", content_type,
+		 upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "");
+	unsigned status = upgrade ? MHD_HTTP_SWITCHING_PROTOCOLS : MHD_HTTP_OK;
+	int n = http_head(head, sizeof head, status, extra);
 	r->answered = true;
-	r->status = MHD_HTTP_OK;
-	if (w < 0) {
+	r->status = status;
+	if (write_all(fd, head, (size_t)n) < 0) {
 		close(fd);
 		return MHD_NO;
 	}
 	fn(r->api, fd, NULL, cls);
 	return MHD_NO;
+}
+
+enum MHD_Result reply_hijack(struct req *r, const char *content_type, hijack_fn fn, void *cls)
+{
+	bool upgrade = wants_upgrade(r);
+	/* MHD upgrades only a request whose body it has read; one answered while the body still
+	 * comes (r->mid_body) is taken over like a request without Upgrade (dockerode's,
+	 * testcontainers'). */
+	if (!upgrade || r->mid_body)
+		return take_over(r, upgrade, content_type, fn, cls);
+	struct upgrade_ctx *u = xcalloc(1, sizeof *u);
+	u->api = r->api;
+	u->fn = fn;
+	u->cls = cls;
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, u);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
+	enum MHD_Result ret = reply_response(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	if (ret != MHD_YES)
+		free(u);
+	return ret;
 }

@@ -4,6 +4,7 @@
 
 #include "husk-config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -15,6 +16,56 @@ void http_add_common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Ostype", "linux");
 	MHD_add_response_header(resp, "Server", "husk/" HUSK_VERSION " (linux)");
 	MHD_add_response_header(resp, "Docker-Experimental", "false");
+}
+
+int req_take_socket(struct req *r)
+{
+	int cfd = req_socket(r);
+	int fd = cfd >= 0 ? fcntl(cfd, F_DUPFD_CLOEXEC, 3) : -1;
+	int sp[2];
+	if (fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		int e = -errno;
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	dup3(sp[0], cfd, O_CLOEXEC);
+	close(sp[0]);
+	close(sp[1]);
+	return fd;
+}
+
+int http_head(char *buf, size_t n, unsigned status, const char *extra)
+{
+	return snprintf(buf, n,
+			"HTTP/1.1 %u %s\r\n%sApi-Version: " HUSK_API_VERSION
+			"\r\nOstype: linux\r\nServer: husk/" HUSK_VERSION
+			" (linux)\r\nDocker-Experimental: false\r\n\r\n",
+			status,
+			status == MHD_HTTP_SWITCHING_PROTOCOLS ? "UPGRADED"
+							       : MHD_get_reason_phrase_for(status),
+			extra);
+}
+
+/* MHD cannot queue a response while it still reads the body (BODY_JSON_HIJACK answering a
+ * chunked body that never ends): the answer is written on the socket, which is then closed. */
+static enum MHD_Result reply_raw(struct req *r, unsigned status, const char *ctype,
+				 const char *body, size_t len)
+{
+	char extra[256], head[1024];
+	int fd = req_take_socket(r);
+	r->answered = true;
+	r->status = status;
+	if (fd < 0)
+		return MHD_NO;
+	snprintf(extra, sizeof extra, "%s%s%sContent-Length: %zu\r\nConnection: close\r\n",
+		 ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", len);
+	int n = http_head(head, sizeof head, status, extra);
+	if (write_all(fd, head, (size_t)n) == 0)
+		write_all(fd, body, len);
+	close(fd);
+	return MHD_NO;
 }
 
 enum MHD_Result reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
@@ -48,6 +99,11 @@ enum MHD_Result reply_json(struct req *r, unsigned status, json_t *body)
 	s = xrealloc(s, n + 2);
 	s[n++] = '\n';
 	s[n] = 0;
+	if (r->mid_body) {
+		enum MHD_Result ret = reply_raw(r, status, "application/json", s, n);
+		free(s);
+		return ret;
+	}
 	struct MHD_Response *resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	return reply_response(r, status, resp);
@@ -55,6 +111,8 @@ enum MHD_Result reply_json(struct req *r, unsigned status, json_t *body)
 
 enum MHD_Result reply_empty(struct req *r, unsigned status)
 {
+	if (r->mid_body)
+		return reply_raw(r, status, NULL, "", 0);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	return reply_response(r, status, resp);
 }
@@ -157,6 +215,16 @@ int query_int(struct req *r, const char *key, int64_t dflt, int64_t *out, struct
 				      "invalid value for %s: strconv.Atoi: parsing \"%s\": invalid "
 				      "syntax",
 				      key, s);
+	return 0;
+}
+
+int query_tty_size(struct req *r, int64_t *h, int64_t *w, struct husk_error *err)
+{
+	if (query_int(r, "h", 0, h, err) < 0 || query_int(r, "w", 0, w, err) < 0)
+		return -EINVAL;
+	if (*h < 0 || *w < 0 || *h > 65535 || *w > 65535)
+		return husk_error_set(err, -EINVAL, "invalid terminal size %lldx%lld",
+				      (long long)*h, (long long)*w);
 	return 0;
 }
 

@@ -27,6 +27,7 @@ struct req {
 	char *upload_path;
 	int body_error; /* -EFBIG when too large, or -errno of the upload */
 
+	bool mid_body; /* answered while MHD still reads the body: only a takeover can answer */
 	bool answered;
 	unsigned status; /* for the access log */
 };
@@ -61,6 +62,8 @@ int query_bool_strict(struct req *r, const char *key, bool dflt, bool *out, stru
  * spaces trimmed), true for anything else. */
 bool query_flag(struct req *r, const char *key);
 int query_int(struct req *r, const char *key, int64_t dflt, int64_t *out, struct husk_error *err);
+/* ?h=&w= of a resize: a terminal's size. */
+int query_tty_size(struct req *r, int64_t *h, int64_t *w, struct husk_error *err);
 /* All values of a repeated key (names=a&names=b); a NULL-terminated vector. */
 char **query_all(struct req *r, const char *key);
 const char *header(struct req *r, const char *name);
@@ -68,6 +71,13 @@ const char *header(struct req *r, const char *name);
 /* The request body parsed as a JSON object; an empty body gives an empty object. Errors are
  * Docker's 400s. */
 json_t *req_json_body(struct req *r, struct husk_error *err);
+
+/* Takes the client's socket from MHD: returns a blocking copy and puts a dead socket in its
+ * place, so MHD's shutdown() and close() of "its" connection cannot reach the client. */
+int req_take_socket(struct req *r);
+/* The status line and Docker's common headers, extra (whole header lines) between them, and
+ * the blank line: the head of a response written on a taken socket. */
+int http_head(char *buf, size_t n, unsigned status, const char *extra);
 
 /* The client's socket (for hang-up detection while a handler blocks). */
 int req_socket(struct req *r);

@@ -35,6 +35,15 @@ static const struct route routes[] = {
 	{"PUT", "/containers/{}/archive", h_container_archive_put, BODY_FILE},
 	{"GET", "/containers/{}/export", h_container_export, BODY_IGNORE},
 	{"GET", "/containers/{}/changes", h_container_changes, BODY_IGNORE},
+	{"POST", "/containers/{}/exec", h_container_exec, BODY_JSON},
+	{"GET", "/containers/{}/top", h_container_top, BODY_IGNORE},
+	{"GET", "/containers/{}/stats", h_container_stats, BODY_IGNORE},
+	{"POST", "/containers/{}/pause", h_container_pause, BODY_IGNORE},
+	{"POST", "/containers/{}/unpause", h_container_unpause, BODY_IGNORE},
+
+	{"POST", "/exec/{}/start", h_exec_start, BODY_JSON_HIJACK},
+	{"POST", "/exec/{}/resize", h_exec_resize, BODY_IGNORE},
+	{"GET", "/exec/{}/json", h_exec_inspect, BODY_IGNORE},
 
 };
 

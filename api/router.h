@@ -9,6 +9,10 @@ enum body_mode {
 	BODY_FILE,   /* streamed into a temporary file (archives, image tarballs) */
 	BODY_IGNORE, /* read and dropped */
 	BODY_HIJACK, /* answered as soon as the headers are in: the connection is taken over */
+	/* Buffered as BODY_JSON, but answered as soon as it holds one whole JSON value, before
+	 * the request ends: the connection is taken over after its body (exec start), and
+	 * clients that keep it open for stdin never end a chunked body. */
+	BODY_JSON_HIJACK,
 };
 
 struct route {
@@ -49,6 +53,15 @@ enum MHD_Result h_container_archive_get(struct req *r);
 enum MHD_Result h_container_archive_put(struct req *r);
 enum MHD_Result h_container_export(struct req *r);
 enum MHD_Result h_container_changes(struct req *r);
+enum MHD_Result h_container_exec(struct req *r);
+enum MHD_Result h_container_top(struct req *r);
+enum MHD_Result h_container_stats(struct req *r);
+enum MHD_Result h_container_pause(struct req *r);
+enum MHD_Result h_container_unpause(struct req *r);
+
+enum MHD_Result h_exec_start(struct req *r);
+enum MHD_Result h_exec_resize(struct req *r);
+enum MHD_Result h_exec_inspect(struct req *r);
 
 enum MHD_Result h_images_create(struct req *r);
 enum MHD_Result h_images_load(struct req *r);

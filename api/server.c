@@ -77,6 +77,7 @@ static void take_body(struct req *r, const char *data, size_t n)
 		return;
 	switch (r->route ? r->route->body : BODY_IGNORE) {
 	case BODY_JSON:
+	case BODY_JSON_HIJACK:
 		if (r->body_len + n > JSON_BODY_MAX) {
 			r->body_error = -EFBIG;
 			free(r->body);
@@ -114,6 +115,23 @@ static void take_body(struct req *r, const char *data, size_t n)
 	}
 }
 
+/* Whether the body so far is one whole JSON value (maybe followed by more), or cannot become
+ * one: either way it can be answered now. */
+static bool json_body_ready(const struct req *r)
+{
+	size_t i = 0;
+	while (i < r->body_len && r->body[i] && strchr(" \t\r\n", r->body[i]))
+		i++;
+	if (r->body_error)
+		return true;
+	if (i == r->body_len)
+		return false;
+	json_error_t je;
+	json_t *j = json_loadb(r->body + i, r->body_len - i, JSON_DISABLE_EOF_CHECK, &je);
+	json_decref(j);
+	return j || json_error_code(&je) != json_error_premature_end_of_input;
+}
+
 static bool version_too_old(const char *v)
 {
 	unsigned maj = 0, min = 0;
@@ -148,6 +166,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		take_body(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		/* A Content-Length body ends by itself: MHD then calls us to answer. */
+		if (r->route && r->route->body == BODY_JSON_HIJACK && !r->answered &&
+		    !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+		    json_body_ready(r)) {
+			r->mid_body = true;
+			return dispatch(api, r);
+		}
 		return MHD_YES;
 	}
 	if (r->answered)

@@ -130,18 +130,6 @@ static const char *json_kind(const json_t *v)
 	}
 }
 
-static bool all_strings(const json_t *a)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(a, i, e)
-	{
-		if (!json_is_string(e))
-			return false;
-	}
-	return true;
-}
-
 static bool type_ok(const json_t *v, enum ftype t)
 {
 	if (json_is_null(v))
@@ -154,9 +142,9 @@ static bool type_ok(const json_t *v, enum ftype t)
 	case T_INT:
 		return json_is_integer(v);
 	case T_STRV:
-		return json_is_array(v) && all_strings(v);
+		return json_is_strings(v);
 	case T_STRSLICE:
-		return json_is_string(v) || (json_is_array(v) && all_strings(v));
+		return json_is_string(v) || json_is_strings(v);
 	case T_MAPSTR: {
 		if (!json_is_object(v))
 			return false;

@@ -26,7 +26,8 @@ int mkdir_p(const char *path, mode_t mode)
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool sync)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	/* Per thread: two threads of husk-api may write the same file (a blob two loads share). */
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d.%d", path, (int)getpid(), (int)gettid());
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;

@@ -67,6 +67,20 @@ json_t *json_strv(char *const *v)
 	return a;
 }
 
+bool json_is_strings(const json_t *a)
+{
+	size_t i;
+	json_t *e;
+	if (!json_is_array(a))
+		return false;
+	json_array_foreach(a, i, e)
+	{
+		if (!json_is_string(e))
+			return false;
+	}
+	return true;
+}
+
 int json_to_strv(const json_t *a, char ***out)
 {
 	char **v = xcalloc(1, sizeof(char *));

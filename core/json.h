@@ -18,6 +18,8 @@ json_t *jpath(const json_t *o, const char *path);
 void jset_str(json_t *o, const char *key, const char *s);
 /* A JSON array of strings from a NULL-terminated vector (or null when v is NULL). */
 json_t *json_strv(char *const *v);
+/* Whether a is an array of strings only. */
+bool json_is_strings(const json_t *a);
 /* A vector from a JSON array of strings; non-strings make it fail with -EINVAL. */
 int json_to_strv(const json_t *a, char ***out);
 

@@ -19,6 +19,20 @@
  *   {"op":"update","restartPolicy":{"Name":"always","MaximumRetryCount":0}}
  *                                                  the restart policy for the next exits
  *                                                  (docker update; config.json is husk-api's)
+ *   {"op":"exec","exec":EID,"tty":b[,"h":H,"w":W]} [+ fd]
+ *                                                  start exec EID (its record, core/exec.h,
+ *                                                  says what); tty: the stream is raw, not
+ *                                                  framed; h, w: the start's console size.
+ *                                                  With the fd (the client's connection, the
+ *                                                  monitor's from now on) the answer comes at
+ *                                                  once, {"ok":true,"pid":P}, and a failure
+ *                                                  to run the command goes into the stream;
+ *                                                  without (detached) it comes once the
+ *                                                  process runs, or as the failure
+ *   {"op":"exec-resize","exec":EID,"h":H,"w":W}    an exec's terminal size
+ *   {"op":"pause"}, {"op":"unpause"}              freeze or thaw the container (and record
+ *                                                  "paused" in state.json); -EBUSY when it
+ *                                                  is not running, already paused, not paused
  *
  * Starting: husk-api runs `husk-monitor --id ID --data-dir D --run-dir R --sync-fd N
  * [--attach-fd FD:FLAGS]...`; the monitor writes one JSON line on the sync fd when the

@@ -8,12 +8,12 @@
 #include "seccomp.h"
 #include "spec.h"
 #include "fs.h"
+#include "nsenter.h"
 
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -71,7 +71,7 @@ void husk_spec_free(struct husk_spec *spec)
 }
 
 /* Messages on the handshake socket, child to parent. */
-enum { MSG_PTY = 'T', MSG_ERROR = 'E', MSG_PID = 'P' };
+enum { MSG_PTY = 'T', MSG_ERROR = 'E' };
 
 struct child_report {
 	char type;
@@ -216,16 +216,89 @@ static int set_credentials(const struct husk_user *u, struct husk_error *err)
 	return 0;
 }
 
-/* The container's own part of the setup: namespaces' contents, the root, the terminal. */
-static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io, int sync,
-		       bool have_tty_gid, struct husk_error *err)
+/* What a child needs between fork and execve. */
+struct child {
+	const struct husk_spec *spec;
+	const struct husk_stdio *io;
+	int sync;
+	bool have_tty_gid;			 /* container: devpts may use gid 5 */
+	bool exec;				 /* an exec'd process joining a container */
+	const struct husk_exec_filters *filters; /* exec: prebuilt seccomp filters */
+	char exe[4096];
+	char **env;
+};
+
+static int load_seccomp(const struct child *c, bool root, struct husk_error *err)
 {
+	const struct husk_spec *spec = c->spec;
+	if (spec->privileged || streq(spec->seccomp_profile, "unconfined"))
+		return 0;
+	if (c->filters && c->filters->built)
+		return husk_seccomp_apply(c->filters->f[root], err);
+	return husk_seccomp_load(spec->seccomp_profile, root ? spec->caps : 0, err);
+}
+
+/* The process itself, in its final namespaces and root: shared by the container's process and
+ * exec'd ones, from the terminal on. */
+static int process_setup(struct child *c, struct husk_error *err)
+{
+	const struct husk_spec *spec = c->spec;
 	int r;
+	if (spec->tty)
+		r = setup_tty(spec, c->sync, err);
+	else
+		r = setsid() < 0 ? husk_error_sys(err, -errno, "setsid") : 0;
+	if (r < 0)
+		return r;
+
+	struct husk_user u;
+	r = husk_user_resolve(spec->user, spec->extra_groups, "/etc/passwd", "/etc/group", &u, err);
+	if (r < 0)
+		return r;
+	c->env = husk_env_finish(spec->env, u.home);
+	const char *cwd = str_empty(spec->cwd) ? "/" : spec->cwd;
+	if (chdir(cwd) < 0) {
+		/* Docker creates a missing WorkingDir for the container (not for exec). */
+		if (c->exec || errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
+			return husk_error_sys(err, -errno, "cannot enter the working directory %s",
+					      cwd);
+		if (u.uid != 0)
+			(void)!chown(cwd, u.uid, u.gid);
+	}
+	if ((r = set_rlimits(spec, err)) < 0)
+		return r;
+	if ((r = husk_caps_bound(spec->caps, err)) < 0)
+		return r;
+	if ((r = set_credentials(&u, err)) < 0)
+		return r;
+	if ((r = husk_caps_set(spec->caps, u.uid == 0, err)) < 0)
+		return r;
+	/* The executable is looked up as the user, as execve will be done. */
+	if ((r = find_executable(spec->argv[0], c->env, c->exe, sizeof c->exe, err)) < 0)
+		return r;
+	/* Changing credentials cleared the parent-death signal. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return husk_error_sys(err, -errno, "no_new_privs");
+	return load_seccomp(c, u.uid == 0, err);
+}
+
+static int become_root(struct husk_error *err)
+{
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return husk_error_sys(err, -errno, "cannot become root in the user namespace");
-	if (!spec->tty && (r = setup_stdio(io, err)) < 0)
+	return 0;
+}
+
+static int container_setup(struct child *c, struct husk_error *err)
+{
+	const struct husk_spec *spec = c->spec;
+	int r;
+	if ((r = become_root(err)) < 0)
 		return r;
-	if ((r = husk_mounts_setup(spec, have_tty_gid, err)) < 0)
+	if (!spec->tty && (r = setup_stdio(c->io, err)) < 0)
+		return r;
+	if ((r = husk_mounts_setup(spec, c->have_tty_gid, err)) < 0)
 		return r;
 	if ((r = husk_mounts_pivot(spec, err)) < 0)
 		return r;
@@ -236,57 +309,28 @@ static int child_setup(const struct husk_spec *spec, const struct husk_stdio *io
 		return husk_error_sys(err, -errno, "setdomainname");
 	if (spec->net != HUSK_NET_HOST && (r = bring_up_lo(err)) < 0)
 		return r;
-	if (spec->tty)
-		return setup_tty(spec, sync, err);
-	return setsid() < 0 ? husk_error_sys(err, -errno, "setsid") : 0;
+	return process_setup(c, err);
 }
 
-/* From root of the container's user namespace to the process: user, environment, working
- * directory, limits, capabilities, no_new_privs, seccomp. */
-static int process_setup(const struct husk_spec *c, const struct husk_proc_spec *p, char *exe,
-			 size_t exe_len, char ***envp, struct husk_error *err)
+/* In the container's namespaces already (husk_fork_into); joining the mount namespace set our
+ * root to the container's, the working directory is left to set. */
+static int exec_setup(struct child *c, struct husk_error *err)
 {
-	struct husk_user u;
-	int r = husk_user_resolve(p->user, p->extra_groups, "/etc/passwd", "/etc/group", &u, err);
-	if (r < 0)
+	int r;
+	if ((r = become_root(err)) < 0)
 		return r;
-	*envp = husk_env_finish(p->env, u.home);
-	const char *cwd = str_empty(p->cwd) ? "/" : p->cwd;
-	if (chdir(cwd) < 0) {
-		/* Docker creates a missing WorkingDir for the container (not for exec). */
-		if (!p->create_cwd || errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
-			return husk_error_sys(err, -errno, "cannot enter the working directory %s",
-					      cwd);
-		if (u.uid != 0)
-			(void)!chown(cwd, u.uid, u.gid);
-	}
-	if ((r = set_rlimits(c, err)) < 0)
+	if (chdir("/") < 0)
+		return husk_error_sys(err, -errno, "chdir /");
+	if (!c->spec->tty && (r = setup_stdio(c->io, err)) < 0)
 		return r;
-	if ((r = husk_caps_bound(c->caps, err)) < 0)
-		return r;
-	if ((r = set_credentials(&u, err)) < 0)
-		return r;
-	if ((r = husk_caps_set(c->caps, u.uid == 0, err)) < 0)
-		return r;
-	/* The executable is looked up as the user, as execve will be done. */
-	if ((r = find_executable(p->argv[0], *envp, exe, exe_len, err)) < 0)
-		return r;
-	/* Changing credentials cleared the parent-death signal. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return husk_error_sys(err, -errno, "no_new_privs");
-	if (!c->privileged && !streq(c->seccomp_profile, "unconfined")) {
-		uint64_t eff = u.uid == 0 ? c->caps : 0;
-		if ((r = husk_seccomp_load(c->seccomp_profile, eff, err)) < 0)
-			return r;
-	}
-	return 0;
+	return process_setup(c, err);
 }
 
-/* The child's default signal dispositions: the monitor blocks and ignores signals for its
- * own loop, and a shell can't even trap a signal ignored at its start. */
 static void reset_signals(void)
 {
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The monitor blocks and ignores signals for its own loop; the process must start
+	 * with the defaults (a shell can't even trap a signal ignored at its start). */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -295,54 +339,37 @@ static void reset_signals(void)
 			signal(i, SIG_DFL);
 }
 
-static void report_failure(int sync, int r, const struct husk_error *err)
+/* execve when setup went well (r == 0), else report why on the handshake socket. Docker's
+ * exit codes for a command that cannot run: 127 not found, 126 not executable; other setup
+ * failures are 1 for the container (the monitor reports them) and 126 for exec. */
+_noreturn_ static void exec_or_report(struct child *c, int r, struct husk_error *err)
 {
 	struct child_report rep = {.type = MSG_ERROR};
-	rep.code = err->code ? err->code : r;
-	snprintf(rep.message, sizeof rep.message, "%s", err->message);
-	(void)!send(sync, &rep, sizeof rep, MSG_NOSIGNAL);
-	_exit(rep.code == -ENOENT ? 127 : rep.code == -EACCES ? 126 : 1);
-}
-
-_noreturn_ void husk_proc_exec(const struct husk_spec *c, const struct husk_proc_spec *p,
-			       int sync, int setup_result, struct husk_error *err)
-{
-	char exe[4096];
-	char **env = NULL;
-	int r = setup_result;
-	reset_signals();
-	if (r == 0)
-		r = process_setup(c, p, exe, sizeof exe, &env, err);
 	if (r == 0) {
 		/* Only 0, 1, 2 cross into the container; sync closes on exec = success. */
 		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-		execve(exe, p->argv, env);
-		r = errno == ENOEXEC ? husk_error_set(err, -EACCES, "exec: \"%s\": exec format error",
-						      p->argv[0])
-		    : errno == EACCES ? husk_error_set(err, -EACCES,
-						       "exec: \"%s\": permission denied", exe)
-				      : husk_error_sys(err, -errno, "exec: \"%s\"", exe);
+		execve(c->exe, c->spec->argv, c->env);
+		r = errno == ENOEXEC
+			? husk_error_set(err, -EACCES, "exec: \"%s\": exec format error",
+					 c->spec->argv[0])
+		    : errno == EACCES
+			? husk_error_set(err, -EACCES, "exec: \"%s\": permission denied", c->exe)
+			: husk_error_sys(err, -errno, "exec: \"%s\"", c->exe);
 	}
-	report_failure(sync, r, err);
-	_exit(1);
+	rep.code = err->code ? err->code : r;
+	snprintf(rep.message, sizeof rep.message, "%s", err->message);
+	(void)!send(c->sync, &rep, sizeof rep, MSG_NOSIGNAL);
+	_exit(rep.code == -ENOENT ? 127 : rep.code == -EACCES ? 126 : c->exec ? 126 : 1);
 }
 
-_noreturn_ static void child_main(const struct husk_spec *spec, const struct husk_stdio *io,
-				  int sync, bool have_tty_gid)
+_noreturn_ static void child_main(struct child *c)
 {
 	struct husk_error err = {0};
-	char c = 0;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	char go = 0;
 	reset_signals();
-	if (read(sync, &c, 1) != 1 || c != 'G')
+	if (read(c->sync, &go, 1) != 1 || go != 'G')
 		_exit(1); /* the monitor could not map our ids; it reports why */
-	struct husk_proc_spec p = {.argv = spec->argv,
-				   .env = spec->env,
-				   .user = spec->user,
-				   .extra_groups = spec->extra_groups,
-				   .cwd = spec->cwd,
-				   .create_cwd = true};
-	husk_proc_exec(spec, &p, sync, child_setup(spec, io, sync, have_tty_gid, &err), &err);
+	exec_or_report(c, container_setup(c, &err), &err);
 }
 
 static int recv_report(int sock, struct child_report *rep, int *fd)
@@ -366,56 +393,39 @@ static int recv_report(int sock, struct child_report *rep, int *fd)
 	return (int)n;
 }
 
-int husk_proc_wait_exec(int sock, int timeout_ms, int *pty, pid_t *pid, struct husk_error *err)
+int husk_runtime_report(int sync, int *pty, struct husk_error *err)
 {
-	int r = 0;
-	if (pty)
-		*pty = -1;
-	for (;;) {
-		struct pollfd p = {.fd = sock, .events = POLLIN};
-		int k = poll(&p, 1, timeout_ms);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r = k == 0 ? husk_error_set(err, -ETIMEDOUT, "the process did not start in time")
-				   : husk_error_sys(err, -errno, "poll");
-			break;
-		}
-		struct child_report rep;
-		int fd = -1;
-		int n = recv_report(sock, &rep, &fd);
-		if (n == 0)
-			break; /* every copy closed: exec'd (or exited after its report) */
-		if (n < 0) {
-			r = husk_error_sys(err, n, "container setup failed");
-			break;
-		}
-		if (rep.type == MSG_PTY && fd >= 0 && pty && *pty < 0) {
-			*pty = fd;
-		} else if (rep.type == MSG_PID && pid) {
-			*pid = (pid_t)rep.code;
-		} else if (rep.type == MSG_ERROR && n == (int)sizeof rep) {
-			if (r == 0)
-				r = husk_error_set(err, rep.code < 0 ? rep.code : -EIO, "%s",
-						   rep.message);
-		} else {
-			if (fd >= 0)
-				close(fd);
-			if (r == 0)
-				r = husk_error_set(err, -EIO, "container setup failed: bad report");
-		}
+	struct child_report rep;
+	int fd = -1;
+	*pty = -1;
+	int n = recv_report(sync, &rep, &fd);
+	if (n == 0)
+		return 0; /* closed on exec: running */
+	if (n < 0)
+		return husk_error_sys(err, n, "process setup failed");
+	if (rep.type == MSG_PTY && fd >= 0) {
+		*pty = fd;
+		return 1;
 	}
-	if (r < 0 && pty && *pty >= 0) {
-		close(*pty);
-		*pty = -1;
-	}
-	return r;
+	if (fd >= 0)
+		close(fd);
+	if (rep.type == MSG_ERROR && n == (int)sizeof rep)
+		return husk_error_set(err, rep.code < 0 ? rep.code : -EIO, "%s", rep.message);
+	return husk_error_set(err, -EIO, "process setup failed: bad report");
 }
 
-int husk_proc_report_pid(int sync, pid_t pid)
+/* Both starts: proc empty, the command there, the handshake socket made. */
+static int prepare(const struct husk_spec *spec, struct husk_process *proc, int sv[2],
+		   struct husk_error *err)
 {
-	struct child_report rep = {.type = MSG_PID, .code = (int)pid};
-	return send(sync, &rep, sizeof rep, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	proc->pid = -1;
+	proc->pty_master = -1;
+	proc->sync = -1;
+	if (!spec->argv || !spec->argv[0])
+		return husk_error_set(err, -EINVAL, "no command specified");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return husk_error_sys(err, -errno, "socketpair");
+	return 0;
 }
 
 int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *idmap,
@@ -423,12 +433,9 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 		       struct husk_error *err)
 {
 	int sv[2];
-	proc->pid = -1;
-	proc->pty_master = -1;
-	if (!spec->argv || !spec->argv[0])
-		return husk_error_set(err, -EINVAL, "no command specified");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return husk_error_sys(err, -errno, "socketpair");
+	int r = prepare(spec, proc, sv, err);
+	if (r < 0)
+		return r;
 	bool have_tty_gid = husk_idmap_has_range(idmap) && idmap->subgid_count >= 5;
 	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
 			      CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -444,22 +451,66 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, stdio, sv[1], have_tty_gid);
+		static struct child c; /* off the stack: exe is large */
+		c = (struct child){
+		    .spec = spec, .io = stdio, .sync = sv[1], .have_tty_gid = have_tty_gid};
+		child_main(&c);
 	}
 	close(sv[1]);
 	_cleanup_close_ int sock = sv[0];
-	int r = husk_idmap_apply(idmap, pid, err);
+	r = husk_idmap_apply(idmap, pid, err);
 	char go = r == 0 ? 'G' : 'X';
 	if (write(sock, &go, 1) != 1 && r == 0)
 		r = husk_error_sys(err, -errno, "container setup failed");
-	if (r == 0)
-		r = husk_proc_wait_exec(sock, -1, &proc->pty_master, NULL, err);
+	while (r == 0) {
+		int fd;
+		int k = husk_runtime_report(sock, &fd, err);
+		if (k == 0)
+			break; /* closed on exec: running */
+		if (k < 0)
+			r = k;
+		else if (proc->pty_master < 0)
+			proc->pty_master = fd;
+		else
+			close(fd);
+	}
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (proc->pty_master >= 0)
+			close(proc->pty_master);
+		proc->pty_master = -1;
 		return r;
 	}
 	proc->pid = pid;
+	return 0;
+}
+
+int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
+		      const struct husk_exec_filters *filters, const struct husk_stdio *stdio,
+		      struct husk_process *proc, struct husk_error *err)
+{
+	int sv[2];
+	int r = prepare(spec, proc, sv, err);
+	if (r < 0)
+		return r;
+	pid_t child = husk_fork_into(pidfd, pid, err);
+	if (child == 0) {
+		static struct child c; /* off the stack: exe is large */
+		struct husk_error cerr = {0};
+		close(sv[0]);
+		c = (struct child){
+		    .spec = spec, .io = stdio, .sync = sv[1], .exec = true, .filters = filters};
+		reset_signals();
+		exec_or_report(&c, exec_setup(&c, &cerr), &cerr);
+	}
+	close(sv[1]);
+	if (child < 0) {
+		close(sv[0]);
+		return (int)child;
+	}
+	proc->pid = child;
+	proc->sync = sv[0];
 	return 0;
 }

@@ -85,6 +85,7 @@ struct husk_stdio {
 struct husk_process {
 	pid_t pid;
 	int pty_master; /* TTY containers: the master side, -1 otherwise */
+	int sync;	/* exec: the process's report socket until it execs, -1 otherwise */
 };
 
 /* Starts the container. On success the process has exec'd (pid set). On failure err holds a
@@ -94,30 +95,28 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 		       const struct husk_stdio *stdio, struct husk_process *proc,
 		       struct husk_error *err);
 
-/* What a process in a container runs: the container's first process, or one started later
- * in its namespaces (core/nsexec.c). The container's spec gives the rest (limits,
- * capabilities, no_new_privs, seccomp). */
-struct husk_proc_spec {
-	char *const *argv;
-	char *const *env;	   /* HOME is added from the user's passwd entry when absent */
-	const char *user;	   /* as Config.User, resolved in the container's /etc/passwd */
-	char *const *extra_groups;
-	const char *cwd;	   /* NULL or "": "/" */
-	bool create_cwd;	   /* create a missing cwd (the container's WorkingDir) */
+/* Seccomp filters built once for a container's exec'd processes: f[0] for a user other than
+ * root (no effective capabilities), f[1] for root (the container's capabilities). */
+struct husk_seccomp_filter;
+struct husk_exec_filters {
+	bool built;
+	struct husk_seccomp_filter *f[2];
 };
 
-/* In a child that is root in the container's namespaces and root directory, with its stdio
- * in place: sets up p and exec's it. setup_result < 0 (with err) is a failure of what came
- * before. A failure is reported on sync (closed on exec: EOF means it runs) and the child
- * exits 127 (not found), 126 (not executable) or 1. Never returns. */
-_noreturn_ void husk_proc_exec(const struct husk_spec *c, const struct husk_proc_spec *p,
-			       int sync, int setup_result, struct husk_error *err);
-/* In such a child's helper: tells the parent the pid of the process it made. */
-int husk_proc_report_pid(int sync, pid_t pid);
-/* The parent's side of sync: 0 once every copy of it is closed with the process exec'd, or
- * the failure reported (Docker's message, -ENOENT / -EACCES as for husk_runtime_start).
- * Collects a pty master (TTY) and a reported pid when asked. timeout_ms < 0: no limit. */
-int husk_proc_wait_exec(int sock, int timeout_ms, int *pty, pid_t *pid, struct husk_error *err);
+/* docker exec: starts spec (the container's, with argv, env, user, cwd, tty, caps and
+ * privileged those of the exec) in the namespaces of the container's pid 1 (pid, and pidfd
+ * open on it), as the container's own process is set up from its terminal on: user, working
+ * directory, rlimits, capabilities, no_new_privs, seccomp (filters prebuilt, or NULL to build
+ * them in the process). It is the caller's child. proc->pid is set at once; the process then
+ * reports on proc->sync, which the caller reads with husk_runtime_report until it is at EOF
+ * (exec'd) or gives an error, then closes. */
+int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
+		      const struct husk_exec_filters *filters, const struct husk_stdio *stdio,
+		      struct husk_process *proc, struct husk_error *err);
+/* One report of a starting process: 1 with its pty master in *pty, 0 at EOF (it has exec'd),
+ * or its failure (-ENOENT: command not found, -EACCES: not executable, ...) with the message
+ * in err. */
+int husk_runtime_report(int sync, int *pty, struct husk_error *err);
 
 /* Docker's default capabilities, as a mask (CapEff 00000000a80425fb for root). */
 #define HUSK_DEFAULT_CAPS 0x00000000a80425fbULL

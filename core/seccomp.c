@@ -1135,24 +1135,58 @@ static int parse(const char *profile_json, struct host *h, struct profile *p,
 	return profile_parse(str_or(profile_json, husk_seccomp_default_json), h, p, err);
 }
 
-int husk_seccomp_load(const char *profile_json, uint64_t caps, struct husk_error *err)
+struct husk_seccomp_filter {
+	struct program prog;
+	unsigned flags;
+};
+
+void husk_seccomp_filter_free(struct husk_seccomp_filter *f)
+{
+	if (!f)
+		return;
+	program_free(&f->prog);
+	free(f);
+}
+
+int husk_seccomp_build(const char *profile_json, uint64_t caps, struct husk_seccomp_filter **out,
+		       struct husk_error *err)
 {
 	_cleanup_(profile_free) struct profile p = {0};
-	_cleanup_(program_free) struct program prog = {0};
 	struct host h;
-	unsigned flags;
+	*out = NULL;
 	int r = parse(profile_json, &h, &p, err);
 	if (r < 0 || p.disabled)
 		return r;
-	if ((r = build(&p, caps, &h, &prog, &flags, err)) < 0)
+	struct husk_seccomp_filter *f = xcalloc(1, sizeof *f);
+	if ((r = build(&p, caps, &h, &f->prog, &f->flags, err)) < 0) {
+		husk_seccomp_filter_free(f);
 		return r;
-	struct sock_fprog fprog = {.len = (unsigned short)prog.n, .filter = prog.insns};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog) < 0) {
-		r = -errno;
+	}
+	*out = f;
+	return 0;
+}
+
+int husk_seccomp_apply(const struct husk_seccomp_filter *f, struct husk_error *err)
+{
+	if (!f)
+		return 0;
+	struct sock_fprog fprog = {.len = (unsigned short)f->prog.n, .filter = f->prog.insns};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &fprog) < 0) {
+		int r = -errno;
 		return husk_error_sys(err, r, "seccomp: loading the filter%s",
 				      r == -EACCES ? " (no_new_privs is not set)" : "");
 	}
 	return 0;
+}
+
+int husk_seccomp_load(const char *profile_json, uint64_t caps, struct husk_error *err)
+{
+	struct husk_seccomp_filter *f = NULL;
+	int r = husk_seccomp_build(profile_json, caps, &f, err);
+	if (r == 0)
+		r = husk_seccomp_apply(f, err);
+	husk_seccomp_filter_free(f);
+	return r;
 }
 
 int husk_seccomp_validate(const char *profile_json, struct husk_error *err)

@@ -1,8 +1,12 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <spawn.h>
 #include <stdarg.h>
+#include <sys/wait.h>
 #include <time.h>
 
 void strv_free(char **v)
@@ -370,4 +374,68 @@ ssize_t read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+static void capture_more(int *fd, char **buf, size_t *len, size_t max)
+{
+	char chunk[16384];
+	ssize_t n = read(*fd, chunk, sizeof chunk);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	size_t keep = *len + (size_t)n > max ? max - *len : (size_t)n;
+	*buf = xrealloc(*buf, *len + keep + 1);
+	memcpy(*buf + *len, chunk, keep);
+	*len += keep;
+	(*buf)[*len] = 0;
+}
+
+int run_capture(char *const argv[], size_t max, char **out, char **errout, int *status)
+{
+	int po[2], pe[2];
+	*out = xcalloc(1, 1);
+	*errout = xcalloc(1, 1);
+	if (pipe2(po, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		int r = -errno;
+		close(po[0]);
+		close(po[1]);
+		return r;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	pid_t child;
+	int r = posix_spawnp(&child, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(po[1]);
+	close(pe[1]);
+	int fds[2] = {po[0], pe[0]};
+	size_t lens[2] = {0, 0};
+	char **bufs[2] = {out, errout};
+	while (r == 0 && (fds[0] >= 0 || fds[1] >= 0)) {
+		struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN},
+				      {.fd = fds[1], .events = POLLIN}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++)
+			if (p[i].revents)
+				capture_more(&fds[i], bufs[i], &lens[i], max);
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (r != 0)
+		return -r;
+	while (waitpid(child, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
 }

@@ -119,3 +119,8 @@ int parse_timestamp_arg(const char *s, int64_t *out);
 int write_all(int fd, const void *buf, size_t len);
 /* Reads until len bytes or EOF. Returns bytes read or -errno. */
 ssize_t read_full(int fd, void *buf, size_t len);
+
+/* Runs argv (looked up in PATH; stdin /dev/null) and captures its stdout and stderr, each up to
+ * max bytes (NUL-terminated; the caller frees both). *status is waitpid's. posix_spawn: safe
+ * in a threaded process. -errno when it cannot be run. */
+int run_capture(char *const argv[], size_t max, char **out, char **errout, int *status);

@@ -116,6 +116,16 @@ static bool handle(struct monitor *m, int fd, json_t *req, int passed_fd)
 		answer(fd, husk_mon_ok());
 		return false;
 	}
+	if (streq(op, "exec"))
+		return exec_start(m, fd, req, passed_fd);
+	if (streq(op, "pause") || streq(op, "unpause")) {
+		pause_control(m, fd, streq(op, "pause"));
+		return false;
+	}
+	if (streq(op, "exec-resize")) {
+		exec_resize(m, fd, req);
+		return false;
+	}
 	answer(fd, fail(-EINVAL, "unknown monitor request \"%s\"", op));
 	return false;
 }

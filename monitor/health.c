@@ -9,7 +9,8 @@
 #include "core/health.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "core/nsexec.h"
+#include "core/exec.h"
+#include "core/json.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -97,6 +98,35 @@ static void record(struct monitor *m, int exit_code, const char *output)
 	schedule_next(m);
 }
 
+/* A probe runs like a docker exec of its command: in the container's namespaces, as its user,
+ * with its environment and working directory, its capabilities and seccomp filter; a child of
+ * ours. Its start is waited for here (a few milliseconds): a command that cannot run is a
+ * result of the probe (-1 with Docker's message). */
+static int probe_spawn(struct monitor *m, const struct husk_stdio *io, pid_t *pid,
+		       struct husk_error *err)
+{
+	struct health *h = m->health;
+	int pidfd = exec_container_pidfd(m);
+	if (pidfd < 0)
+		return husk_error_sys(err, -errno, "pidfd_open");
+	json_t *rec = json_pack("{s:o}", "Cmd", json_strv(h->cfg.argv));
+	struct husk_spec sp;
+	struct husk_process proc;
+	husk_exec_spec(&m->spec, jobj(m->doc, "Config"), rec, 0, 0, &sp);
+	int r = husk_runtime_exec(&sp, pidfd, m->pid, exec_filters(m), io, &proc, err);
+	husk_exec_spec_free(&sp);
+	json_decref(rec);
+	if (r < 0)
+		return r;
+	*pid = proc.pid;
+	int pty = -1;
+	while ((r = husk_runtime_report(proc.sync, &pty, err)) > 0)
+		if (pty >= 0)
+			close(pty);
+	close(proc.sync);
+	return r;
+}
+
 static void start_probe(struct monitor *m)
 {
 	struct health *h = m->health;
@@ -110,13 +140,8 @@ static void start_probe(struct monitor *m)
 		return;
 	}
 	struct husk_stdio io = {.in = -1, .out = p[1], .err = p[1]};
-	struct husk_proc_spec ps = {.argv = h->cfg.argv,
-				    .env = m->spec.env,
-				    .user = m->spec.user,
-				    .extra_groups = m->spec.extra_groups,
-				    .cwd = m->spec.cwd};
 	struct husk_error err = {0};
-	int r = husk_ns_spawn(m->pid, &m->spec, &ps, &io, &h->pid, &err);
+	int r = probe_spawn(m, &io, &h->pid, &err);
 	close(p[1]);
 	if (r < 0) {
 		/* Docker records a probe that could not run as exit code -1 with the error. */

@@ -33,7 +33,7 @@ static void client_unlink(struct monitor *m, struct client *c)
 static uint32_t client_events(const struct client *c)
 {
 	uint32_t ev = 0;
-	if (!c->in_done)
+	if (!c->in_done && !c->in_paused)
 		ev |= EPOLLIN;
 	if (c->len)
 		ev |= EPOLLOUT;
@@ -41,7 +41,7 @@ static uint32_t client_events(const struct client *c)
 }
 
 /* Writes what can be written; false when the client is gone. */
-static bool client_flush(struct monitor *m, struct client *c)
+bool client_flush(struct monitor *m, struct client *c)
 {
 	while (c->len) {
 		ssize_t n = send(c->w.fd, c->buf, c->len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -61,7 +61,7 @@ static bool client_flush(struct monitor *m, struct client *c)
 	return true;
 }
 
-static bool client_queue(struct client *c, const void *data, size_t n)
+bool client_queue(struct client *c, const void *data, size_t n)
 {
 	if (c->len + n > CLIENT_BUF_MAX)
 		return false;
@@ -181,31 +181,32 @@ void io_close_stdin(struct monitor *m)
 	m->in.fd = -1;
 }
 
+int client_read(struct client *c, uint32_t events, char *buf, size_t cap)
+{
+	if (events & EPOLLIN) {
+		ssize_t n = recv(c->w.fd, buf, cap, MSG_DONTWAIT);
+		if (n > 0)
+			return (int)n;
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* A half-close is the end of the client's input, not of the session. */
+			c->in_done = true;
+			return n == 0 ? CLIENT_INPUT_END : CLIENT_GONE;
+		}
+		return 0;
+	}
+	return events & (EPOLLERR | EPOLLHUP) ? CLIENT_GONE : 0;
+}
+
 static void on_client(struct monitor *m, struct watch *w, uint32_t events)
 {
 	struct client *c = (struct client *)w;
-	if (events & EPOLLIN) {
-		char buf[65536];
-		ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
-		if (n > 0) {
-			if (c->in)
-				stdin_queue(m, buf, (size_t)n);
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			/* A half-close is the end of the client's input, not of the session. */
-			c->in_done = true;
-			if (c->in && m->stdin_once)
-				io_close_stdin(m);
-			if (n < 0) {
-				client_unlink(m, c);
-				return;
-			}
-		}
-	}
-	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
-		client_unlink(m, c);
-		return;
-	}
-	if (!client_flush(m, c))
+	char buf[65536];
+	int n = client_read(c, events, buf, sizeof buf);
+	if (n > 0 && c->in)
+		stdin_queue(m, buf, (size_t)n);
+	if (n < 0 && c->in && m->stdin_once)
+		io_close_stdin(m);
+	if (n == CLIENT_GONE || !client_flush(m, c))
 		client_unlink(m, c);
 }
 

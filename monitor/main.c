@@ -49,6 +49,8 @@ int monitor_kill(struct monitor *m, int sig, struct husk_error *err)
 		return husk_error_set(err, -EBUSY, "container %s is not running", m->id);
 	if (kill(m->pid, sig) < 0)
 		return husk_error_sys(err, -errno, "kill");
+	if (m->paused)
+		monitor_unpause(m, NULL);
 	return 0;
 }
 
@@ -57,6 +59,8 @@ int monitor_stop(struct monitor *m, int sig, int timeout_s)
 	if (m->phase != PHASE_RUNNING)
 		return 0;
 	kill(m->pid, sig);
+	if (m->paused)
+		monitor_unpause(m, NULL);
 	if (timeout_s < 0)
 		return 0;
 	if (m->timer.fd < 0) {
@@ -140,11 +144,12 @@ static void on_signal(struct monitor *m, struct watch *w, uint32_t events)
 	int status;
 	pid_t pid;
 	/* As subreaper we also collect orphans (processes re-parented to us). */
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == m->pid)
 			on_exit_status(m, status);
-		else
-			health_on_child_exit(m, pid, status);
+		else if (!health_on_child_exit(m, pid, status))
+			exec_reap(m, pid, status);
+	}
 }
 
 void monitor_emit(struct monitor *m, const char *action, const char *key, const char *value)
@@ -189,6 +194,8 @@ static void record_exit(struct monitor *m)
 	json_object_set_new(attrs, "exitCode", json_string(code));
 	json_object_set_new(attrs, "execDuration", json_string(ran));
 	husk_event_emit(&m->store, "container", "die", m->id, attrs);
+	if (m->paused)
+		monitor_unpause(m, NULL);
 	m->state.exit_count++;
 	m->state.pid = 0;
 }
@@ -201,6 +208,7 @@ void monitor_finish(struct monitor *m)
 	monitor_save_state(m, true);
 	control_answer_waiters(m);
 	io_close_clients(m);
+	exec_close_all(m);
 	husk_logw_close(&m->log);
 	m->phase = PHASE_DONE;
 	if (m->auto_remove) {
@@ -254,7 +262,7 @@ static void loop(struct monitor *m)
 	struct epoll_event evs[16];
 	for (;;) {
 		if (m->phase == PHASE_DRAINING &&
-		    ((!io_output_open(m) && io_clients_flushed(m)) ||
+		    ((!io_output_open(m) && io_clients_flushed(m) && !exec_busy(m)) ||
 		     mono_ms() > m->drain_deadline_ms)) {
 			record_exit(m);
 			if (!restart_after_exit(m))
@@ -275,6 +283,7 @@ static void loop(struct monitor *m)
 			else if (w->fn)
 				w->fn(m, w, evs[i].events);
 		}
+		exec_collect(m);
 	}
 }
 
@@ -552,8 +561,10 @@ int main(int argc, char **argv)
 	m.log.fd = -1;
 	struct husk_error err = {0};
 	int r = setup(&m, &a, &err);
-	if (r == 0)
+	if (r == 0) {
+		exec_init(&m);
 		r = start(&m, &a, &err);
+	}
 	if (r < 0) {
 		int code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 128;
 		husk_log(LOG_ERR, "container %.12s: %s", a.id, err.message);

@@ -5,6 +5,8 @@
  *   control.c  the monitor socket: kill, stop, attach, resize
  *   restart.c  the restart policy: the decision after an exit, the back-off, the new run
  *   health.c   healthcheck probes inside the container, State.Health
+ *   exec.c     exec'd processes: start, their streams, resize, exit
+ *   pause.c    pause and unpause
  */
 #pragma once
 
@@ -30,6 +32,7 @@ struct client {
 	struct watch w;
 	bool in, out, err; /* which streams it attached */
 	bool in_done;	   /* it closed its sending side */
+	bool in_paused;	   /* not read for now: its input is not taken yet */
 	char *buf;	   /* output not yet written to it */
 	size_t len, cap;
 	bool closing;	   /* close once buf is written */
@@ -74,6 +77,8 @@ struct monitor {
 	struct waiter *waiters;
 	pid_t pid;
 	enum phase phase;
+	struct execs *execs;   /* exec.c */
+	struct paused *paused; /* pause.c: set while paused */
 	int64_t drain_deadline_ms;
 	struct restart *restart;
 	struct health *health;
@@ -87,6 +92,31 @@ void io_close_stdin(struct monitor *m);
 void io_close_clients(struct monitor *m);
 bool io_output_open(const struct monitor *m);
 bool io_clients_flushed(const struct monitor *m);
+/* A client's output buffer, for exec.c's clients too: queue (false when over the bound), flush
+ * (false when the client is gone, or done closing). */
+bool client_queue(struct client *c, const void *data, size_t n);
+bool client_flush(struct monitor *m, struct client *c);
+/* Reads what a client sent, on its events: the bytes read (into buf), 0 for nothing, or
+ * CLIENT_INPUT_END (it half-closed) or CLIENT_GONE; either way its input has ended. */
+enum { CLIENT_INPUT_END = -1, CLIENT_GONE = -2 };
+int client_read(struct client *c, uint32_t events, char *buf, size_t cap);
+
+/* exec.c */
+void exec_init(struct monitor *m);
+/* {"op":"exec"}: true when ctl is kept (a detached start, answered once the process runs). */
+bool exec_start(struct monitor *m, int ctl, const json_t *req, int conn);
+void exec_resize(struct monitor *m, int ctl, const json_t *req);
+/* A child that is not the container's process exited. */
+void exec_reap(struct monitor *m, pid_t pid, int status);
+/* Exec streams not finished yet. */
+bool exec_busy(const struct monitor *m);
+/* After each batch of events: frees what was let go of during it. */
+void exec_collect(struct monitor *m);
+void exec_close_all(struct monitor *m);
+/* What any process started in the container (an exec, a healthcheck probe) shares: the
+ * seccomp filters, compiled once, and a pidfd of the container's pid 1. */
+const struct husk_exec_filters *exec_filters(struct monitor *m);
+int exec_container_pidfd(struct monitor *m);
 
 /* control.c */
 int control_listen(struct monitor *m);
@@ -114,6 +144,11 @@ void health_start(struct monitor *m);
 void health_stop(struct monitor *m);
 /* A child of ours exited: true when it was the running probe. */
 bool health_on_child_exit(struct monitor *m, pid_t pid, int status);
+/* pause.c. A signal sent to a paused container is delivered by unpausing it, as Docker does. */
+int monitor_pause(struct monitor *m, struct husk_error *err);
+int monitor_unpause(struct monitor *m, struct husk_error *err);
+/* {"op":"pause"} and {"op":"unpause"}. */
+void pause_control(struct monitor *m, int fd, bool pause);
 
 /* main.c */
 void watch_add(struct monitor *m, struct watch *w, uint32_t events);
