@@ -1,6 +1,7 @@
 /* The image store: blobs, the tag index, per-image records; lookup, listing and tagging. */
 #include "image_internal.h"
 #include "container.h"
+#include "events.h"
 #include "fs.h"
 #include "ids.h"
 #include "json.h"
@@ -397,6 +398,11 @@ int image_tag_locked(const struct husk_store *s, const char *id, char *const *ta
 	return r < 0 ? husk_error_sys(err, r, "write images/repositories.json") : 0;
 }
 
+void image_event(const struct husk_store *s, const char *action, const char *id, const char *name)
+{
+	husk_event_emit(s, "image", action, id, json_pack("{s:s}", "name", name ? name : id));
+}
+
 int husk_image_tag(const struct husk_store *s, const char *src, const char *repo, const char *tag,
 		   struct husk_error *err)
 {
@@ -412,7 +418,10 @@ int husk_image_tag(const struct husk_store *s, const char *src, const char *repo
 	if (lock < 0)
 		return husk_error_sys(err, lock, "lock the store");
 	char *tags[] = {familiar, NULL};
-	return image_tag_locked(s, img->id, tags, true, NULL, NULL, err);
+	r = image_tag_locked(s, img->id, tags, true, NULL, NULL, err);
+	if (r == 0)
+		image_event(s, "tag", img->id, familiar);
+	return r;
 }
 
 /* --- users --- */

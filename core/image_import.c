@@ -98,8 +98,10 @@ static int import_once(const struct husk_store *s, const struct husk_idmap *m, i
 		return r;
 	char *tags[] = {(char *)tag, NULL};
 	r = image_commit(s, id, manifest, tags, tag != NULL, NULL, NULL, err);
-	if (r == 0)
+	if (r == 0) {
 		snprintf(id_out, 72, "%s", id);
+		image_event(s, "import", id, tag);
+	}
 	return r;
 }
 

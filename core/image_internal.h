@@ -46,6 +46,8 @@ typedef void (*image_retag_fn)(void *cls, const char *tag, const char *old_id);
 /* Records LastTagTime (when tagged) and points tags at id in the index; store lock held. */
 int image_tag_locked(const struct husk_store *s, const char *id, char *const *tags, bool tagged,
 		     image_retag_fn retag, void *cls, struct husk_error *err);
+/* Docker's image events: Type "image", Actor.ID the image id, Attributes.name the reference. */
+void image_event(const struct husk_store *s, const char *action, const char *id, const char *name);
 int image_commit(const struct husk_store *s, const char *id, const char *manifest_digest,
 		 char *const *tags, bool tagged, image_retag_fn retag, void *cls,
 		 struct husk_error *err);

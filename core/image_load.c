@@ -535,10 +535,14 @@ static int load_one(struct load *ld, const struct load_image *li)
 	}
 	if (r < 0)
 		return r;
-	for (size_t i = 0; tags[i]; i++)
+	for (size_t i = 0; tags[i]; i++) {
+		image_event(ld->s, "load", id, tags[i]);
 		emit_stream(ld, xasprintf("Loaded image: %s\n", tags[i]));
-	if (!tags[0])
+	}
+	if (!tags[0]) {
+		image_event(ld->s, "load", id, NULL);
 		emit_stream(ld, xasprintf("Loaded image ID: %s\n", id));
+	}
 	return 0;
 }
 

@@ -94,6 +94,7 @@ static void report_add(json_t *report, const char *what, const char *value)
 static void untag(struct removal *rm, const char *key)
 {
 	report_add(rm->report, "Untagged", key);
+	image_event(rm->s, "untag", rm->id, key);
 	json_object_del(rm->idx, key);
 }
 
@@ -213,6 +214,7 @@ static int delete_image(struct removal *rm, char *const *chain)
 	if (unlink(mp) < 0 && errno != ENOENT)
 		return husk_error_sys(rm->err, -errno, "remove %s", mp);
 	report_add(rm->report, "Deleted", rm->id);
+	image_event(rm->s, "delete", rm->id, NULL);
 
 	_cleanup_strv_ char **chains = NULL, **blobs = NULL;
 	others_need(rm, &chains, &blobs);

@@ -763,3 +763,32 @@ def test_rmi_conflicts_with_a_running_container(husk, image):
 def test_info_counts_images(husk, image):
     n = husk.api("GET", "/info").json()["Images"]
     assert n == len(husk.api("GET", "/images/json").json()) and n >= 1
+
+
+def test_image_events(husk, image_tars):
+    """import, load, tag, untag and delete are in the events log, with Docker's fields."""
+    import time
+    since = f"{time.time():.9f}"
+    husk.docker("import", image_tars["rootfs"], "evt/imported:1")
+    husk.docker("load", "-i", image_tars["image"])
+    husk.docker("tag", "evt/imported:1", "evt/retagged:2")
+    husk.docker("rmi", "evt/retagged:2")
+    iid = husk.docker("image", "inspect", "-f", "{{.Id}}", "evt/imported:1").stdout.strip()
+    husk.docker("rmi", "evt/imported:1")
+    until = f"{time.time():.9f}"
+    r = husk.api("GET", f"/events?since={since}&until={until}&filters=" +
+                 json.dumps({"type": ["image"]}).replace(" ", ""))
+    assert r.status == 200
+    events = [json.loads(line) for line in r.body.decode().splitlines()]
+    seen = [(e["Action"], e["Actor"]["Attributes"].get("name")) for e in events]
+    assert ("import", "evt/imported:1") in seen
+    assert ("load", TEST_IMAGE) in seen
+    assert ("tag", "evt/retagged:2") in seen
+    assert ("untag", "evt/retagged:2") in seen
+    assert ("untag", "evt/imported:1") in seen
+    deletes = [e for e in events if e["Action"] == "delete"]
+    assert [e["Actor"]["ID"] for e in deletes] == [iid]
+    for e in events:
+        assert e["Type"] == "image" and e["scope"] == "local"
+        assert e["Actor"]["ID"].startswith("sha256:") and len(e["Actor"]["ID"]) == 71
+        assert isinstance(e["time"], int) and isinstance(e["timeNano"], int)
