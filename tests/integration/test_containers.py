@@ -617,3 +617,32 @@ def test_attach_to_stopped_waits_for_start(husk, image):
     assert p.returncode != 0 and "cannot attach to a stopped container" in p.stderr
     assert husk.docker("start", "-a", n).stdout == "once\n"
     husk.docker("rm", n)
+
+
+def test_detach_with_ctrl_p_ctrl_q(husk, image):
+    """docker run -it, then ctrl-p ctrl-q: the CLI leaves, the container keeps running."""
+    n = name()
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.execve(DOCKER, [DOCKER, "run", "-it", "--name", n, image, "sh"], husk.env)
+    out = b""
+    deadline = time.time() + 20
+    while b"#" not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            out += os.read(fd, 4096)
+    os.write(fd, b"\x10\x11")
+    deadline = time.time() + 10
+    status = None
+    while time.time() < deadline:
+        wpid, st = os.waitpid(pid, os.WNOHANG)
+        if wpid == pid:
+            status = os.waitstatus_to_exitcode(st)
+            break
+        time.sleep(0.1)
+    assert status == 0, out
+    assert husk.docker("inspect", "-f", "{{.State.Running}}", n).stdout.strip() == "true"
+    p = husk.docker("exec", n, "echo", "still here")
+    assert p.stdout == "still here\n"
+    husk.docker("rm", "-f", n)
