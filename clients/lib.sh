@@ -8,10 +8,16 @@
 # shellcheck shell=bash
 
 CHECK_IMAGE=${HUSK_CHECK_IMAGE:-husk-test/busybox:latest}
+# Seconds a client command may take: a hung client fails its step instead of the whole check.
+CHECK_TIMEOUT=${HUSK_CHECK_TIMEOUT:-60}
 OUT=
 _n=0 _failed=0 _skipped=0 _gaps=0
 
 _indent() { sed 's/^/#   /'; }
+
+# limited CMD...: CMD, killed after $CHECK_TIMEOUT seconds (status 124, or 137 if it must be
+# killed harder).
+limited() { timeout -k 5 "$CHECK_TIMEOUT" "$@"; }
 
 # run WHAT CMD...: ok when CMD exits 0; its output (stdout and stderr) is left in $OUT.
 run() {
@@ -36,7 +42,9 @@ _verdict() {
 		echo "ok $_n - $1"
 		return 0
 	fi
-	echo "not ok $_n - $1 (exit $3${2:+, wanted /$2/}: $4)"
+	local why="exit $3"
+	case $3 in 124 | 137) why="timed out after ${CHECK_TIMEOUT}s" ;; esac
+	echo "not ok $_n - $1 ($why${2:+, wanted /$2/}: $4)"
 	printf '%s\n' "$OUT" | _indent
 	_failed=$((_failed + 1))
 	return 1

@@ -13,10 +13,13 @@ const docker = new Docker({ socketPath });
 let n = 0, failed = 0, skipped = 0;
 const say = (line) => process.stdout.write(line + '\n');
 
+// A step that takes longer fails (a hung client must not hang the check).
+const STEP_MS = 1000 * Number(process.env.HUSK_CHECK_TIMEOUT || 60);
+
 async function step(what, fn) {
   n++;
   try {
-    const v = await fn();
+    const v = await withTimeout(Promise.resolve().then(fn), STEP_MS, what);
     say(`ok ${n} - ${what}`);
     return v;
   } catch (e) {
