@@ -17,7 +17,7 @@ struct attach {
 	unsigned flags;
 	bool stream;
 	bool tty;
-	bool pending; /* the container has not started yet */
+	struct pending *slot; /* for the next start: the container is not running */
 };
 
 /* attach?logs=1&stream=0: the past output, then the end. */
@@ -46,15 +46,21 @@ static void write_logs(struct api *api, const struct attach *a, int fd)
 static void hand_over(struct api *api, int fd, struct MHD_UpgradeResponseHandle *urh, void *cls)
 {
 	struct attach *a = cls;
+	if (fd < 0) {
+		if (a->slot)
+			pending_attach_cancel(a->slot);
+		free(a);
+		return;
+	}
 	if (!a->stream) {
 		write_logs(api, a, fd);
 		hijack_release(fd, urh);
 		free(a);
 		return;
 	}
-	if (a->pending) {
+	if (a->slot) {
 		/* Kept until start passes it to the new monitor (docker run attaches first). */
-		pending_attach_add(a->id, fd, a->flags, urh);
+		pending_attach_fill(a->slot, fd, urh);
 		free(a);
 		return;
 	}
@@ -97,7 +103,10 @@ enum MHD_Result h_container_attach(struct req *r)
 		return reply_errorf(r, -EBUSY,
 				    "container is paused, unpause the container before attach");
 	}
-	a->pending = st != HUSK_RUNNING;
+	/* Reserved before the answer goes out: docker run sends start as soon as it has the
+	 * 101, and start must then wait for this connection. */
+	if (st != HUSK_RUNNING && a->stream)
+		a->slot = pending_attach_reserve(a->id, a->flags);
 	const char *ctype = a->tty ? "application/vnd.docker.raw-stream"
 				   : "application/vnd.docker.multiplexed-stream";
 	return reply_hijack(r, ctype, hand_over, a);

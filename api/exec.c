@@ -129,6 +129,12 @@ static void hand_over(struct api *api, int fd, struct MHD_UpgradeResponseHandle 
 	struct start *s = cls;
 	struct husk_error err = {0};
 	const char *cid = jstr(s->rec, "ContainerID");
+	if (fd < 0) {
+		json_decref(s->rec);
+		json_decref(s->mon_req);
+		free(s);
+		return;
+	}
 	if (husk_mon_call(&api->store, cid, s->mon_req, fd, NULL, 10000, &err) == 0) {
 		emit(api, s->rec, "exec_start");
 	} else {

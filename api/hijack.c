@@ -44,8 +44,10 @@ static enum MHD_Result take_over(struct req *r, bool upgrade, const char *conten
 				 hijack_fn fn, void *cls)
 {
 	int fd = req_take_socket(r);
-	if (fd < 0)
+	if (fd < 0) {
+		fn(r->api, -1, NULL, cls);
 		return reply_errorf(r, -EIO, "cannot take over the connection: %s", strerror(-fd));
+	}
 	char extra[256], head[1024];
 	snprintf(extra, sizeof extra, "Content-Type: %s\r\n%s", content_type,
 		 upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "");
@@ -55,6 +57,7 @@ static enum MHD_Result take_over(struct req *r, bool upgrade, const char *conten
 	r->status = status;
 	if (write_all(fd, head, (size_t)n) < 0) {
 		close(fd);
+		fn(r->api, -1, NULL, cls);
 		return MHD_NO;
 	}
 	fn(r->api, fd, NULL, cls);
@@ -78,7 +81,9 @@ enum MHD_Result reply_hijack(struct req *r, const char *content_type, hijack_fn 
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
 	enum MHD_Result ret = reply_response(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	if (ret != MHD_YES)
+	if (ret != MHD_YES) {
+		fn(r->api, -1, NULL, cls);
 		free(u);
+	}
 	return ret;
 }

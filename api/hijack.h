@@ -6,7 +6,8 @@
 
 #include "http.h"
 
-/* Called with the taken-over connection; it must eventually call hijack_release. */
+/* Called with the taken-over connection; it must eventually call hijack_release. Called with
+ * fd -1 when the connection could not be taken over: only cls is to be released then. */
 typedef void (*hijack_fn)(struct api *api, int fd, struct MHD_UpgradeResponseHandle *urh,
 			  void *cls);
 

@@ -18,55 +18,121 @@
 
 #define MAX_PENDING 16
 
+/* An attach connection held for the container's next start. It is reserved by the attach
+ * handler before its answer goes out, and filled with the connection once it is taken over:
+ * docker run sends start as soon as it has the 101, which can be before MHD hands us the
+ * socket, and start waits for reserved slots to be filled. */
 struct pending {
 	char id[65];
 	int fd;
 	unsigned flags;
 	struct MHD_UpgradeResponseHandle *urh;
+	bool ready;	/* fd (and urh) are set */
+	bool abandoned; /* a start gave up waiting: whoever fills it releases it */
 	struct pending *next;
 };
 
+/* How long a start waits for an attach that answered but whose socket is not ours yet. */
+#define PENDING_FILL_WAIT_MS 2000
+
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pending_filled = PTHREAD_COND_INITIALIZER;
 static struct pending *pending_list;
-
-void pending_attach_add(const char *id, int fd, unsigned flags,
-			struct MHD_UpgradeResponseHandle *urh)
-{
-	struct pending *p = xcalloc(1, sizeof *p);
-	snprintf(p->id, sizeof p->id, "%s", id);
-	p->fd = fd;
-	p->flags = flags;
-	p->urh = urh;
-	pthread_mutex_lock(&pending_lock);
-	p->next = pending_list;
-	pending_list = p;
-	pthread_mutex_unlock(&pending_lock);
-}
-
-static size_t pending_take(const char *id, struct pending **out, size_t max)
-{
-	size_t n = 0;
-	pthread_mutex_lock(&pending_lock);
-	for (struct pending **pp = &pending_list; *pp;) {
-		struct pending *p = *pp;
-		if (streq(p->id, id) && n < max) {
-			*pp = p->next;
-			out[n++] = p;
-		} else {
-			pp = &p->next;
-		}
-	}
-	pthread_mutex_unlock(&pending_lock);
-	return n;
-}
 
 static void pending_release(struct pending *p)
 {
 	if (p->urh)
 		MHD_upgrade_action(p->urh, MHD_UPGRADE_ACTION_CLOSE);
-	else
+	else if (p->fd >= 0)
 		close(p->fd);
 	free(p);
+}
+
+static void pending_unlink(struct pending *p)
+{
+	for (struct pending **pp = &pending_list; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+	}
+}
+
+struct pending *pending_attach_reserve(const char *id, unsigned flags)
+{
+	struct pending *p = xcalloc(1, sizeof *p);
+	snprintf(p->id, sizeof p->id, "%s", id);
+	p->fd = -1;
+	p->flags = flags;
+	pthread_mutex_lock(&pending_lock);
+	p->next = pending_list;
+	pending_list = p;
+	pthread_mutex_unlock(&pending_lock);
+	return p;
+}
+
+void pending_attach_fill(struct pending *p, int fd, struct MHD_UpgradeResponseHandle *urh)
+{
+	pthread_mutex_lock(&pending_lock);
+	p->fd = fd;
+	p->urh = urh;
+	if (p->abandoned) {
+		pending_unlink(p);
+		pthread_mutex_unlock(&pending_lock);
+		pending_release(p);
+		return;
+	}
+	p->ready = true;
+	pthread_cond_broadcast(&pending_filled);
+	pthread_mutex_unlock(&pending_lock);
+}
+
+void pending_attach_cancel(struct pending *p)
+{
+	pthread_mutex_lock(&pending_lock);
+	pending_unlink(p);
+	pthread_mutex_unlock(&pending_lock);
+	free(p);
+}
+
+static bool unfilled(const char *id)
+{
+	for (struct pending *p = pending_list; p; p = p->next)
+		if (streq(p->id, id) && !p->ready && !p->abandoned)
+			return true;
+	return false;
+}
+
+static size_t pending_take(const char *id, struct pending **out, size_t max)
+{
+	size_t n = 0;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += PENDING_FILL_WAIT_MS / 1000;
+	deadline.tv_nsec += (PENDING_FILL_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pending_lock);
+	while (unfilled(id))
+		if (pthread_cond_timedwait(&pending_filled, &pending_lock, &deadline) == ETIMEDOUT)
+			break;
+	for (struct pending **pp = &pending_list; *pp;) {
+		struct pending *p = *pp;
+		if (!streq(p->id, id) || p->abandoned) {
+			pp = &p->next;
+		} else if (!p->ready || n >= max) {
+			/* Its client never got its socket to us: whoever fills it releases it. */
+			p->abandoned = true;
+			pp = &p->next;
+		} else {
+			*pp = p->next;
+			out[n++] = p;
+		}
+	}
+	pthread_mutex_unlock(&pending_lock);
+	return n;
 }
 
 int parse_signal(const char *s)

@@ -9,10 +9,14 @@
 
 enum attach_flags { ATT_STDIN = 1, ATT_STDOUT = 2, ATT_STDERR = 4, ATT_LOGS = 8 };
 
-/* A hijacked connection waiting for its container to start. urh is MHD's handle when the
- * connection was upgraded (closed once the monitor has its copy), NULL for a raw takeover. */
-void pending_attach_add(const char *id, int fd, unsigned flags,
-			struct MHD_UpgradeResponseHandle *urh);
+/* A hijacked connection waiting for its container to start. Reserved before the attach
+ * answers (so a start that follows at once waits for it), filled when the connection is
+ * ours: urh is MHD's handle when it was upgraded (closed once the monitor has its copy),
+ * NULL for a raw takeover. Cancelled when the answer could not be sent. */
+struct pending;
+struct pending *pending_attach_reserve(const char *id, unsigned flags);
+void pending_attach_fill(struct pending *p, int fd, struct MHD_UpgradeResponseHandle *urh);
+void pending_attach_cancel(struct pending *p);
 
 /* Starts the container's monitor and waits for its handshake. -EALREADY when running. */
 int container_start(struct api *api, const char *id, struct husk_error *err);

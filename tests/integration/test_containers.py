@@ -646,3 +646,17 @@ def test_detach_with_ctrl_p_ctrl_q(husk, image):
     p = husk.docker("exec", n, "echo", "still here")
     assert p.stdout == "still here\n"
     husk.docker("rm", "-f", n)
+
+
+def test_many_runs_at_once_all_finish(husk, image):
+    """docker run sends start as soon as its attach has the 101; start must not begin the
+    container before that connection is the monitor's (a lost race left the CLI hanging)."""
+    import concurrent.futures
+
+    def one(i):
+        p = husk.docker("run", "--rm", image, "echo", f"run{i}", check=False, timeout=30)
+        return p.returncode, p.stdout
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(64)))
+    assert results == [(0, f"run{i}\n") for i in range(64)]
