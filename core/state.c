@@ -112,15 +112,22 @@ static bool is_live_status(enum husk_status s)
 	return s == HUSK_RUNNING || s == HUSK_PAUSED || s == HUSK_RESTARTING;
 }
 
+/* The recorded state as it is on disk; false when there is none. */
+static bool load_recorded(const char *live, const char *keep, struct husk_state *st)
+{
+	husk_state_init(st);
+	if (load_one(live, st) == 0 || load_one(keep, st) == 0)
+		return true;
+	husk_state_init(st);
+	return false;
+}
+
 int husk_state_load(const struct husk_store *s, const char *id, struct husk_state *st)
 {
 	_cleanup_free_ char *live = husk_store_run_path(s, "containers/%s/state.json", id);
 	_cleanup_free_ char *keep = husk_store_data_path(s, "containers/%s/state.json", id);
-	husk_state_init(st);
-	if (load_one(live, st) < 0 && load_one(keep, st) < 0) {
-		husk_state_init(st);
+	if (!load_recorded(live, keep, st))
 		return 0;
-	}
 	if (!is_live_status(st->status) && !st->removing)
 		return 0;
 
@@ -129,6 +136,22 @@ int husk_state_load(const struct husk_store *s, const char *id, struct husk_stat
 	bool same_boot = streq(boot, st->boot_id);
 	if (same_boot && husk_pid_alive(st->monitor_pid, st->monitor_start))
 		return 0;
+	if (same_boot) {
+		/* The monitor may have recorded the exit and ended between our read and our look
+		 * at it: what it wrote last is on disk now. Read again before calling it lost. */
+		struct husk_state again;
+		if (!load_recorded(live, keep, &again)) {
+			/* Removed (--rm) in the meantime: what we read is all there is. */
+			husk_state_clear(&again);
+			st->status = HUSK_EXITED;
+			st->removing = false;
+			return 0;
+		}
+		husk_state_clear(st);
+		*st = again;
+		if (!is_live_status(st->status) && !st->removing)
+			return 0;
+	}
 	if (st->status == HUSK_EXITED) {
 		/* The monitor recorded the exit and then ended before its --rm removal was done:
 		 * the exit stands, only the removal is off. */
