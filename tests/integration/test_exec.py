@@ -524,7 +524,8 @@ def test_exec_after_a_restart(husk, image):
     deadline = time.time() + 20
     while time.time() < deadline:
         info = json.loads(husk.docker("inspect", n).stdout)[0]
-        if info["RestartCount"] >= 1 and info["State"]["Running"]:
+        state = info["State"]
+        if info["RestartCount"] >= 1 and state["Running"] and not state["Restarting"]:
             break
         time.sleep(0.1)
     assert info["RestartCount"] >= 1
