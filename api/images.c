@@ -72,17 +72,23 @@ enum MHD_Result h_images_load(struct req *r)
 
 /* --- POST /images/create --- */
 
-/* A URL to fetch: husk fetches nothing from the network. The error comes after the 200, in
- * the stream, where Docker reports a failed download. */
-static ssize_t url_error(void *cls, uint64_t pos, char *buf, size_t max)
+/* A stream of one prepared line (cls: a char ** holding it). */
+static ssize_t one_line(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	char **msg = cls;
-	if (!*msg)
+	char **line = cls;
+	if (!*line)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	int n = snprintf(buf, max, "%s\n", *msg);
-	free(*msg);
-	*msg = NULL;
+	int n = snprintf(buf, max, "%s\n", *line);
+	free(*line);
+	*line = NULL;
 	return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+}
+
+static void free_line(void *cls)
+{
+	char **line = cls;
+	free(*line);
+	free(line);
 }
 
 static enum MHD_Result import_image(struct req *r, const char *src)
@@ -96,7 +102,7 @@ static enum MHD_Result import_image(struct req *r, const char *src)
 		char **msg = xcalloc(1, sizeof(char *));
 		*msg = json_compact(e);
 		json_decref(e);
-		return reply_stream(r, MHD_HTTP_OK, "application/json", url_error, msg, free);
+		return reply_stream(r, MHD_HTTP_OK, "application/json", one_line, msg, free_line);
 	}
 	if (!need_body(r, "import"))
 		return MHD_YES;
@@ -130,7 +136,23 @@ static enum MHD_Result pull_image(struct req *r, const char *from)
 	if (husk_ref_parse(name, &ref, &err) < 0)
 		return reply_error(r, &err);
 	_cleanup_free_ char *full = husk_ref_full(&ref);
+	_cleanup_free_ char *familiar = husk_ref_familiar(&ref);
 	husk_ref_clear(&ref);
+	/* What is here already is used as it is, and said so (not "up to date": no registry
+	 * was asked). The docker CLI pulls after any 404 of a create, e.g. an unknown network:
+	 * it then creates again and shows the real error. */
+	_cleanup_image_ struct husk_image *img = NULL;
+	if (husk_image_find(&r->api->store, familiar, &img, NULL) == 0) {
+		json_t *msg = json_pack("{s:s}", "status", "");
+		json_object_set_new(msg, "status",
+				    json_sprintf("husk does not reach registries: %s is the local image "
+						 "(%.19s), used as it is",
+						 familiar, img->id));
+		char **line = xcalloc(1, sizeof(char *));
+		*line = json_compact(msg);
+		json_decref(msg);
+		return reply_stream(r, MHD_HTTP_OK, "application/json", one_line, line, free_line);
+	}
 	return reply_errorf(r, -EOPNOTSUPP,
 			    "husk cannot pull %s: pulling from registries is not implemented yet; "
 			    "load the image with docker load (a docker save archive) or docker "

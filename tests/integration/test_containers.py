@@ -660,3 +660,15 @@ def test_many_runs_at_once_all_finish(husk, image):
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(one, range(64)))
     assert results == [(0, f"run{i}\n") for i in range(64)]
+
+
+def test_unknown_network_is_the_error_shown(husk, image):
+    """The CLI pulls after any 404 of a create; a pull of a local image is answered (husk
+    reaches no registry), so the CLI creates again and shows the real error."""
+    p = husk.docker("pull", image)
+    assert "is the local image" in p.stdout
+    p = husk.docker("run", "--rm", "--network", "nosuchnet", image, "true", check=False)
+    assert p.returncode != 0
+    assert "network nosuchnet not found" in p.stderr
+    p = husk.docker("pull", "nosuch/image:1", check=False)
+    assert p.returncode != 0 and "cannot pull" in p.stderr
