@@ -10,176 +10,90 @@
 
 #include <sys/stat.h>
 
-enum ftype { T_STR, T_BOOL, T_INT, T_STRV, T_STRSLICE, T_MAPSTR, T_OBJ, T_ARR };
-
-struct field {
-	const char *path;
-	enum ftype type;
-};
-
 /* The fields a client may send and the Go types Docker decodes them into. */
-static const struct field fields[] = {
-	{"Hostname", T_STR},
-	{"Domainname", T_STR},
-	{"User", T_STR},
-	{"AttachStdin", T_BOOL},
-	{"AttachStdout", T_BOOL},
-	{"AttachStderr", T_BOOL},
-	{"ExposedPorts", T_OBJ},
-	{"Tty", T_BOOL},
-	{"OpenStdin", T_BOOL},
-	{"StdinOnce", T_BOOL},
-	{"Env", T_STRV},
-	{"Cmd", T_STRSLICE},
-	{"Healthcheck", T_OBJ},
-	{"ArgsEscaped", T_BOOL},
-	{"Image", T_STR},
-	{"Volumes", T_OBJ},
-	{"WorkingDir", T_STR},
-	{"Entrypoint", T_STRSLICE},
-	{"NetworkDisabled", T_BOOL},
-	{"MacAddress", T_STR},
-	{"OnBuild", T_STRV},
-	{"Labels", T_MAPSTR},
-	{"StopSignal", T_STR},
-	{"StopTimeout", T_INT},
-	{"Shell", T_STRV},
-	{"HostConfig", T_OBJ},
-	{"NetworkingConfig", T_OBJ},
-	{"HostConfig.Binds", T_STRV},
-	{"HostConfig.ContainerIDFile", T_STR},
-	{"HostConfig.LogConfig", T_OBJ},
-	{"HostConfig.NetworkMode", T_STR},
-	{"HostConfig.PortBindings", T_OBJ},
-	{"HostConfig.RestartPolicy", T_OBJ},
-	{"HostConfig.RestartPolicy.Name", T_STR},
-	{"HostConfig.RestartPolicy.MaximumRetryCount", T_INT},
-	{"HostConfig.AutoRemove", T_BOOL},
-	{"HostConfig.VolumeDriver", T_STR},
-	{"HostConfig.VolumesFrom", T_STRV},
-	{"HostConfig.ConsoleSize", T_ARR},
-	{"HostConfig.Annotations", T_MAPSTR},
-	{"HostConfig.CapAdd", T_STRV},
-	{"HostConfig.CapDrop", T_STRV},
-	{"HostConfig.CgroupnsMode", T_STR},
-	{"HostConfig.Dns", T_STRV},
-	{"HostConfig.DnsOptions", T_STRV},
-	{"HostConfig.DnsSearch", T_STRV},
-	{"HostConfig.ExtraHosts", T_STRV},
-	{"HostConfig.GroupAdd", T_STRV},
-	{"HostConfig.IpcMode", T_STR},
-	{"HostConfig.Cgroup", T_STR},
-	{"HostConfig.Links", T_STRV},
-	{"HostConfig.OomScoreAdj", T_INT},
-	{"HostConfig.PidMode", T_STR},
-	{"HostConfig.Privileged", T_BOOL},
-	{"HostConfig.PublishAllPorts", T_BOOL},
-	{"HostConfig.ReadonlyRootfs", T_BOOL},
-	{"HostConfig.SecurityOpt", T_STRV},
-	{"HostConfig.StorageOpt", T_MAPSTR},
-	{"HostConfig.Tmpfs", T_MAPSTR},
-	{"HostConfig.UTSMode", T_STR},
-	{"HostConfig.UsernsMode", T_STR},
-	{"HostConfig.ShmSize", T_INT},
-	{"HostConfig.Sysctls", T_MAPSTR},
-	{"HostConfig.Runtime", T_STR},
-	{"HostConfig.Isolation", T_STR},
-	{"HostConfig.CpuShares", T_INT},
-	{"HostConfig.Memory", T_INT},
-	{"HostConfig.NanoCpus", T_INT},
-	{"HostConfig.CgroupParent", T_STR},
-	{"HostConfig.MemorySwap", T_INT},
-	{"HostConfig.PidsLimit", T_INT},
-	{"HostConfig.Ulimits", T_ARR},
-	{"HostConfig.Mounts", T_ARR},
-	{"HostConfig.MaskedPaths", T_STRV},
-	{"HostConfig.ReadonlyPaths", T_STRV},
-	{"HostConfig.Init", T_BOOL},
-	{"NetworkingConfig.EndpointsConfig", T_OBJ},
+static const struct json_go_field fields[] = {
+	{"Hostname", GO_STR},
+	{"Domainname", GO_STR},
+	{"User", GO_STR},
+	{"AttachStdin", GO_BOOL},
+	{"AttachStdout", GO_BOOL},
+	{"AttachStderr", GO_BOOL},
+	{"ExposedPorts", GO_OBJ},
+	{"Tty", GO_BOOL},
+	{"OpenStdin", GO_BOOL},
+	{"StdinOnce", GO_BOOL},
+	{"Env", GO_STRV},
+	{"Cmd", GO_STRSLICE},
+	{"Healthcheck", GO_OBJ},
+	{"ArgsEscaped", GO_BOOL},
+	{"Image", GO_STR},
+	{"Volumes", GO_OBJ},
+	{"WorkingDir", GO_STR},
+	{"Entrypoint", GO_STRSLICE},
+	{"NetworkDisabled", GO_BOOL},
+	{"MacAddress", GO_STR},
+	{"OnBuild", GO_STRV},
+	{"Labels", GO_MAPSTR},
+	{"StopSignal", GO_STR},
+	{"StopTimeout", GO_INT},
+	{"Shell", GO_STRV},
+	{"HostConfig", GO_OBJ},
+	{"NetworkingConfig", GO_OBJ},
+	{"HostConfig.Binds", GO_STRV},
+	{"HostConfig.ContainerIDFile", GO_STR},
+	{"HostConfig.LogConfig", GO_OBJ},
+	{"HostConfig.NetworkMode", GO_STR},
+	{"HostConfig.PortBindings", GO_OBJ},
+	{"HostConfig.RestartPolicy", GO_OBJ},
+	{"HostConfig.RestartPolicy.Name", GO_STR},
+	{"HostConfig.RestartPolicy.MaximumRetryCount", GO_INT},
+	{"HostConfig.AutoRemove", GO_BOOL},
+	{"HostConfig.VolumeDriver", GO_STR},
+	{"HostConfig.VolumesFrom", GO_STRV},
+	{"HostConfig.ConsoleSize", GO_ARR},
+	{"HostConfig.Annotations", GO_MAPSTR},
+	{"HostConfig.CapAdd", GO_STRV},
+	{"HostConfig.CapDrop", GO_STRV},
+	{"HostConfig.CgroupnsMode", GO_STR},
+	{"HostConfig.Dns", GO_STRV},
+	{"HostConfig.DnsOptions", GO_STRV},
+	{"HostConfig.DnsSearch", GO_STRV},
+	{"HostConfig.ExtraHosts", GO_STRV},
+	{"HostConfig.GroupAdd", GO_STRV},
+	{"HostConfig.IpcMode", GO_STR},
+	{"HostConfig.Cgroup", GO_STR},
+	{"HostConfig.Links", GO_STRV},
+	{"HostConfig.OomScoreAdj", GO_INT},
+	{"HostConfig.PidMode", GO_STR},
+	{"HostConfig.Privileged", GO_BOOL},
+	{"HostConfig.PublishAllPorts", GO_BOOL},
+	{"HostConfig.ReadonlyRootfs", GO_BOOL},
+	{"HostConfig.SecurityOpt", GO_STRV},
+	{"HostConfig.StorageOpt", GO_MAPSTR},
+	{"HostConfig.Tmpfs", GO_MAPSTR},
+	{"HostConfig.UTSMode", GO_STR},
+	{"HostConfig.UsernsMode", GO_STR},
+	{"HostConfig.ShmSize", GO_INT},
+	{"HostConfig.Sysctls", GO_MAPSTR},
+	{"HostConfig.Runtime", GO_STR},
+	{"HostConfig.Isolation", GO_STR},
+	{"HostConfig.CpuShares", GO_INT},
+	{"HostConfig.Memory", GO_INT},
+	{"HostConfig.NanoCpus", GO_INT},
+	{"HostConfig.CgroupParent", GO_STR},
+	{"HostConfig.MemorySwap", GO_INT},
+	{"HostConfig.PidsLimit", GO_INT},
+	{"HostConfig.Ulimits", GO_ARR},
+	{"HostConfig.Mounts", GO_ARR},
+	{"HostConfig.MaskedPaths", GO_STRV},
+	{"HostConfig.ReadonlyPaths", GO_STRV},
+	{"HostConfig.Init", GO_BOOL},
+	{"NetworkingConfig.EndpointsConfig", GO_OBJ},
 };
-
-static const char *const go_types[] = {
-	[T_STR] = "string",	       [T_BOOL] = "bool",	   [T_INT] = "int64",
-	[T_STRV] = "[]string",	       [T_STRSLICE] = "strslice.StrSlice",
-	[T_MAPSTR] = "map[string]string", [T_OBJ] = "struct",	   [T_ARR] = "[]",
-};
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	default:
-		return "bool";
-	}
-}
-
-static bool all_strings(const json_t *a)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(a, i, e)
-	{
-		if (!json_is_string(e))
-			return false;
-	}
-	return true;
-}
-
-static bool type_ok(const json_t *v, enum ftype t)
-{
-	if (json_is_null(v))
-		return true;
-	switch (t) {
-	case T_STR:
-		return json_is_string(v);
-	case T_BOOL:
-		return json_is_boolean(v);
-	case T_INT:
-		return json_is_integer(v);
-	case T_STRV:
-		return json_is_array(v) && all_strings(v);
-	case T_STRSLICE:
-		return json_is_string(v) || (json_is_array(v) && all_strings(v));
-	case T_MAPSTR: {
-		if (!json_is_object(v))
-			return false;
-		const char *k;
-		json_t *e;
-		json_object_foreach((json_t *)v, k, e)
-		{
-			if (!json_is_string(e))
-				return false;
-		}
-		return true;
-	}
-	case T_OBJ:
-		return json_is_object(v);
-	case T_ARR:
-		return json_is_array(v);
-	}
-	return false;
-}
 
 int husk_check_create_types(const json_t *body, struct husk_error *err)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		json_t *v = jpath(body, fields[i].path);
-		if (!v || type_ok(v, fields[i].type))
-			continue;
-		return husk_error_set(err, -EINVAL,
-				      "json: cannot unmarshal %s into Go struct field "
-				      "ContainerConfigWrapper.%s of type %s",
-				      json_kind(v), fields[i].path, go_types[fields[i].type]);
-	}
-	return 0;
+	return json_check_go_types(body, fields, ARRAY_SIZE(fields), "ContainerConfigWrapper", err);
 }
 
 /* A strslice given as a string becomes a one-element array. */
@@ -355,6 +269,9 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			return husk_error_set(err, -EINVAL,
 					      "invalid ConsoleSize: want [height, width] in 0..65535");
 	}
+	const char *stop = jstr(cfg, "StopSignal");
+	if (!str_empty(stop) && parse_signal(stop) < 0)
+		return husk_error_set(err, -EINVAL, "Invalid signal: %s", stop);
 	int64_t st = jint(cfg, "StopTimeout", 0);
 	if (st < -1 || st > 86400 * 365)
 		return husk_error_set(err, -EINVAL, "invalid StopTimeout %lld",

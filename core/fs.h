@@ -21,6 +21,9 @@ int fsync_dir(const char *path);
 /* Copies all of in to out (files or pipes). */
 int copy_fd(int in, int out);
 bool path_exists(const char *path);
+/* A companion program (husk-monitor, husk-helper, husk-init): $env_name, else beside this
+ * program (the build tree, or an install keeping them together), else libexec. */
+char *husk_find_tool(const char *name, const char *env_name);
 
 #include <sys/un.h>
 /* A unix socket address for path, however long: a path that doesn't fit sun_path is reached

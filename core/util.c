@@ -1,6 +1,8 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <signal.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <time.h>
@@ -333,4 +335,22 @@ ssize_t read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+int parse_signal(const char *s)
+{
+	if (str_empty(s))
+		return -EINVAL;
+	int64_t n;
+	if (parse_int64(s, &n) == 0)
+		return n > 0 && n < NSIG ? (int)n : -EINVAL;
+	const char *name = s;
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+		if (abbrev && strcasecmp(abbrev, name) == 0)
+			return i;
+	}
+	return -EINVAL;
 }

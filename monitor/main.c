@@ -90,20 +90,8 @@ static void on_timer(struct monitor *m, struct watch *w, uint32_t events)
 
 static int stop_signal(struct monitor *m)
 {
-	const char *s = jstr(jobj(m->doc, "Config"), "StopSignal");
-	if (str_empty(s))
-		return SIGTERM;
-	if (str_startswith(s, "SIG"))
-		s += 3;
-	int n = (int)strtol(s, NULL, 10);
-	if (n > 0)
-		return n;
-	for (int i = 1; i < NSIG; i++) {
-		const char *name = sigabbrev_np(i);
-		if (name && strcasecmp(name, s) == 0)
-			return i;
-	}
-	return SIGTERM;
+	int sig = parse_signal(jstr(jobj(m->doc, "Config"), "StopSignal"));
+	return sig > 0 ? sig : SIGTERM;
 }
 
 static void save_state(struct monitor *m, bool persist)
