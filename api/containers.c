@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "core/image.h"
 #include "core/monitor_proto.h"
+#include "core/volume.h"
 
 #include <regex.h>
 #include <signal.h>
@@ -107,6 +108,19 @@ static bool m_ancestor(const char *want, const struct husk_container *c, const v
 	return streq(img->id, jstr(c->config, "ImageID"));
 }
 
+/* Docker's volume filter: a volume's name or a mount point's destination. */
+static bool m_volume(const char *want, const struct husk_container *c, const void *ctx)
+{
+	size_t i;
+	json_t *mp;
+	json_array_foreach(jarr(c->config, "MountPoints"), i, mp)
+	{
+		if (streq(jstr(mp, "Name"), want) || streq(jstr(mp, "Destination"), want))
+			return true;
+	}
+	return false;
+}
+
 static int check_status_filter(json_t *vals, struct husk_error *err)
 {
 	static const char *const ok[] = {"created", "restarting", "running", "removing",
@@ -189,7 +203,8 @@ enum MHD_Result h_containers_list(struct req *r)
 			  match_any(husk_filters_get(&f, "status"), m_status, c, NULL) &&
 			  match_any(husk_filters_get(&f, "exited"), m_exited, c, NULL) &&
 			  match_any(husk_filters_get(&f, "ancestor"), m_ancestor, c,
-				    &r->api->store);
+				    &r->api->store) &&
+			  match_any(husk_filters_get(&f, "volume"), m_volume, c, NULL);
 		if (ok)
 			v[kept++] = c;
 		else
@@ -387,6 +402,8 @@ enum MHD_Result h_container_delete(struct req *r)
 			usleep(10000);
 	}
 	_cleanup_store_lock_ int lock = husk_store_lock(&r->api->store);
+	if (volumes)
+		husk_volumes_remove_anonymous(&r->api->store, &r->api->idmap, c->config);
 	if (husk_container_remove_files(&r->api->store, &r->api->idmap, c->id, &err) < 0)
 		return reply_error(r, &err);
 	emit(r->api, c, "destroy", NULL, NULL);

@@ -43,6 +43,12 @@ enum MHD_Result h_container_attach(struct req *r);
 enum MHD_Result h_container_resize(struct req *r);
 enum MHD_Result h_container_rename(struct req *r);
 
+enum MHD_Result h_volumes_list(struct req *r);
+enum MHD_Result h_volumes_create(struct req *r);
+enum MHD_Result h_volumes_prune(struct req *r);
+enum MHD_Result h_volume_inspect(struct req *r);
+enum MHD_Result h_volume_delete(struct req *r);
+
 enum MHD_Result h_images_create(struct req *r);
 enum MHD_Result h_images_load(struct req *r);
 enum MHD_Result h_images_list(struct req *r);

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "seccomp.h"
 #include "spec.h"
+#include "volume.h"
 
 #include <sys/stat.h>
 
@@ -323,14 +324,6 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			continue;
 		return husk_error_set(err, -EINVAL, "invalid --security-opt: \"%s\"", o);
 	}
-	json_array_foreach(jarr(hc, "Binds"), i, e)
-	{
-		struct husk_mount m;
-		r = husk_parse_bind(json_string_value(e), &m, err);
-		if (r < 0)
-			return r;
-		husk_mount_clear(&m);
-	}
 	const char *k;
 	json_object_foreach(jobj(hc, "Tmpfs"), k, e)
 	{
@@ -340,10 +333,6 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			return r;
 		husk_mount_clear(&m);
 	}
-	if (json_array_size(jarr(hc, "Mounts")))
-		return husk_error_set(err, -EOPNOTSUPP,
-				      "--mount is not supported by this version of husk: use -v "
-				      "HOST:CONTAINER or --tmpfs");
 	(void)warnings;
 	return 0;
 }
@@ -468,6 +457,20 @@ static int make_container_dir(const struct husk_store *s, const char *id, const 
 	return 0;
 }
 
+/* Nothing half-made stays behind: the container's directories and the volumes made for it
+ * (new, so empty and ours). */
+static void undo_create(const struct husk_store *s, const char *id, const json_t *volumes)
+{
+	_cleanup_free_ char *dir = husk_container_dir(s, id);
+	_cleanup_free_ char *run = husk_container_run_dir(s, id);
+	rm_rf(dir);
+	rm_rf(run);
+	size_t i;
+	json_t *v;
+	json_array_foreach(volumes, i, v)
+		husk_volume_remove(s, NULL, json_string_value(v), true, NULL, NULL);
+}
+
 static int pick_name(const struct husk_store *s, const char *name, char **out,
 		     struct husk_error *err)
 {
@@ -526,7 +529,10 @@ int husk_create_container(const struct husk_store *s, const json_t *body, const 
 	}
 	json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig"))
 					      : json_object();
+	json_t *points = NULL;
 	r = check_host_config(hc, cfg, warnings, err);
+	if (r == 0)
+		r = husk_mount_points_build(hc, cfg, &points, err);
 	if (r < 0) {
 		json_decref(cfg);
 		json_decref(hc);
@@ -557,19 +563,20 @@ int husk_create_container(const struct husk_store *s, const json_t *body, const 
 		return husk_error_sys(err, lock, "cannot lock the store");
 	}
 	_cleanup_free_ char *final_name = NULL;
+	json_t *made = json_array();
 	r = pick_name(s, name, &final_name, err);
+	if (r == 0)
+		r = husk_volumes_attach(s, points, made, err);
 	if (r == 0) {
 		_cleanup_free_ char *slashed = xasprintf("/%s", final_name);
 		json_object_set_new(doc, "Name", json_string(slashed));
+		json_object_set(doc, "MountPoints", points);
 		r = make_container_dir(s, id, doc, err);
-		if (r < 0) {
-			/* Nothing half-made stays behind. */
-			_cleanup_free_ char *dir = husk_container_dir(s, id);
-			_cleanup_free_ char *run = husk_container_run_dir(s, id);
-			rm_rf(dir);
-			rm_rf(run);
-		}
 	}
+	if (r < 0)
+		undo_create(s, id, made);
+	json_decref(made);
+	json_decref(points);
 	json_decref(doc);
 	if (r < 0)
 		return r;

@@ -54,11 +54,8 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->hosts_file);
 	free(spec->hostname_file);
 	free(spec->resolv_file);
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		free(spec->mounts[i].source);
-		free(spec->mounts[i].target);
-		free(spec->mounts[i].options);
-	}
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		husk_mount_clear(&spec->mounts[i]);
 	free(spec->mounts);
 	free(spec->shm_options);
 	free(spec->seccomp_profile);

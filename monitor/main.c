@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/monitor_proto.h"
 #include "core/spec.h"
+#include "core/volume.h"
 #include "husk-config.h"
 
 #include <fcntl.h>
@@ -149,12 +150,15 @@ static void finish(struct monitor *m)
 	m->state.pid = 0;
 	m->state.removing = m->auto_remove;
 	save_state(m, true);
+	husk_volume_mount_events(&m->store, m->doc, "unmount");
 	control_answer_waiters(m);
 	io_close_clients(m);
 	husk_logw_close(&m->log);
 	if (m->auto_remove) {
 		struct husk_error err = {0};
 		_cleanup_store_lock_ int lock = husk_store_lock(&m->store);
+		/* --rm takes the anonymous volumes along, as docker rm -v. */
+		husk_volumes_remove_anonymous(&m->store, &m->idmap, m->doc);
 		if (husk_container_remove_files(&m->store, &m->idmap, m->id, &err) < 0)
 			husk_log(LOG_ERR, "cannot remove container %.12s: %s", m->id, err.message);
 		else
@@ -481,6 +485,7 @@ int main(int argc, char **argv)
 		io_close_clients(&m);
 		if (m.auto_remove) {
 			_cleanup_store_lock_ int lock = husk_store_lock(&m.store);
+			husk_volumes_remove_anonymous(&m.store, &m.idmap, m.doc);
 			if (husk_container_remove_files(&m.store, &m.idmap, m.id, NULL) == 0)
 				emit(&m, "destroy", NULL, NULL);
 		} else {
@@ -501,6 +506,7 @@ int main(int argc, char **argv)
 	m.state.exit_code = 0;
 	m.state.error[0] = 0;
 	save_state(&m, true);
+	husk_volume_mount_events(&m.store, m.doc, "mount");
 	emit(&m, "start", NULL, NULL);
 	report(a.sync_fd, json_pack("{s:b, s:i, s:i}", "ok", 1, "pid", (int)m.pid, "monitorPid",
 				    (int)getpid()));

@@ -36,6 +36,11 @@ HANDLER(h_images_list)
 HANDLER(h_image_inspect)
 HANDLER(h_image_tag)
 HANDLER(h_image_delete)
+HANDLER(h_volumes_list)
+HANDLER(h_volumes_create)
+HANDLER(h_volumes_prune)
+HANDLER(h_volume_inspect)
+HANDLER(h_volume_delete)
 
 static void check_strip(const char *url, const char *rest, const char *version)
 {
@@ -141,6 +146,14 @@ static void test_route_match(void)
 	check_route("GET", "/containers/abc/json/extra", NULL, NULL);
 	check_route("POST", "/containers/abc/nope", NULL, NULL);
 	check_route("GET", "/containers", NULL, NULL);
+	check_route("GET", "/volumes", "/volumes", "");
+	check_route("POST", "/volumes/create", "/volumes/create", "");
+	check_route("POST", "/volumes/prune", "/volumes/prune", "");
+	check_route("GET", "/volumes/v1", "/volumes/{}", "v1");
+	check_route("DELETE", "/volumes/v1", "/volumes/{}", "v1");
+	check_route("GET", "/volumes/prune", "/volumes/{}", "prune");
+	check_route("POST", "/volumes/v1", NULL, NULL);
+	check_route("GET", "/volumes/a/b", NULL, NULL);
 	check_route("GET", "/nope", NULL, NULL);
 	check_route("GET", "/", NULL, NULL);
 	check_route("GET", "", NULL, NULL);
