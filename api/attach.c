@@ -18,6 +18,7 @@ struct attach {
 	bool stream;
 	bool tty;
 	bool pending; /* the container has not started yet */
+	struct pending *slot; /* where its start finds this connection */
 };
 
 /* attach?logs=1&stream=0: the past output, then the end. */
@@ -54,7 +55,7 @@ static void hand_over(struct api *api, int fd, struct MHD_UpgradeResponseHandle 
 	}
 	if (a->pending) {
 		/* Kept until start passes it to the new monitor (docker run attaches first). */
-		pending_attach_add(a->id, fd, a->flags, urh);
+		pending_attach_fill(a->slot, fd, urh);
 		free(a);
 		return;
 	}
@@ -98,6 +99,8 @@ enum MHD_Result h_container_attach(struct req *r)
 				    "container is paused, unpause the container before attach");
 	}
 	a->pending = st != HUSK_RUNNING;
+	if (a->pending && a->stream)
+		a->slot = pending_attach_reserve(a->id, a->flags);
 	const char *ctype = a->tty ? "application/vnd.docker.raw-stream"
 				   : "application/vnd.docker.multiplexed-stream";
 	return reply_hijack(r, ctype, hand_over, a);

@@ -19,38 +19,83 @@
 
 #define MAX_PENDING 16
 
+/* How long a start waits for an attach whose 101 is on its way to the client. */
+#define PENDING_WAIT_MS 2000
+
 struct pending {
 	char id[65];
 	int fd;
 	unsigned flags;
 	struct MHD_UpgradeResponseHandle *urh;
+	bool ready;	     /* the connection is here (not yet: its 101 is still being sent) */
+	int64_t since_ms;
 	struct pending *next;
 };
 
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pending_cond = PTHREAD_COND_INITIALIZER;
 static struct pending *pending_list;
 
-void pending_attach_add(const char *id, int fd, unsigned flags,
-			struct MHD_UpgradeResponseHandle *urh)
+struct pending *pending_attach_reserve(const char *id, unsigned flags)
 {
 	struct pending *p = xcalloc(1, sizeof *p);
 	snprintf(p->id, sizeof p->id, "%s", id);
-	p->fd = fd;
+	p->fd = -1;
 	p->flags = flags;
-	p->urh = urh;
+	p->since_ms = mono_ms();
 	pthread_mutex_lock(&pending_lock);
 	p->next = pending_list;
 	pending_list = p;
 	pthread_mutex_unlock(&pending_lock);
+	return p;
+}
+
+void pending_attach_fill(struct pending *p, int fd, struct MHD_UpgradeResponseHandle *urh)
+{
+	pthread_mutex_lock(&pending_lock);
+	p->fd = fd;
+	p->urh = urh;
+	p->ready = true;
+	pthread_cond_broadcast(&pending_cond);
+	pthread_mutex_unlock(&pending_lock);
+}
+
+void pending_attach_add(const char *id, int fd, unsigned flags,
+			struct MHD_UpgradeResponseHandle *urh)
+{
+	pending_attach_fill(pending_attach_reserve(id, flags), fd, urh);
+}
+
+/* An attach of id that was answered but whose connection MHD has not handed over yet (and not
+ * for so long that it never will). */
+static bool pending_in_flight(const char *id)
+{
+	int64_t now = mono_ms();
+	for (struct pending *p = pending_list; p; p = p->next)
+		if (streq(p->id, id) && !p->ready && now - p->since_ms < PENDING_WAIT_MS)
+			return true;
+	return false;
 }
 
 static size_t pending_take(const char *id, struct pending **out, size_t max)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&pending_lock);
+	/* docker run starts the container as soon as the attach's 101 arrives, which can be
+	 * before MHD gives us that connection: wait for it, or the output is lost. */
+	while (pending_in_flight(id)) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 50 * 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&pending_cond, &pending_lock, &t);
+	}
 	for (struct pending **pp = &pending_list; *pp;) {
 		struct pending *p = *pp;
-		if (streq(p->id, id) && n < max) {
+		if (streq(p->id, id) && p->ready && n < max) {
 			*pp = p->next;
 			out[n++] = p;
 		} else {

@@ -13,6 +13,11 @@ enum attach_flags { ATT_STDIN = 1, ATT_STDOUT = 2, ATT_STDERR = 4, ATT_LOGS = 8 
  * connection was upgraded (closed once the monitor has its copy), NULL for a raw takeover. */
 void pending_attach_add(const char *id, int fd, unsigned flags,
 			struct MHD_UpgradeResponseHandle *urh);
+/* The same in two steps: the place is reserved when the attach is answered, before the client
+ * can see the answer and start the container; the connection fills it when MHD hands it over
+ * (a start waits for that, briefly). */
+struct pending *pending_attach_reserve(const char *id, unsigned flags);
+void pending_attach_fill(struct pending *p, int fd, struct MHD_UpgradeResponseHandle *urh);
 
 /* Starts the container's monitor and waits for its handshake. -EALREADY when running. */
 int container_start(struct api *api, const char *id, struct husk_error *err);
