@@ -333,6 +333,12 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			return r;
 		husk_mount_clear(&m);
 	}
+	struct husk_rlimit *rl;
+	size_t nrl;
+	r = husk_parse_ulimits(jarr(hc, "Ulimits"), &rl, &nrl, err);
+	free(rl);
+	if (r < 0)
+		return r;
 	(void)warnings;
 	return 0;
 }

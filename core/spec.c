@@ -2,6 +2,7 @@
 #include "caps.h"
 #include "json.h"
 
+#include <sys/resource.h>
 
 char **husk_config_argv(const json_t *config)
 {
@@ -176,6 +177,80 @@ static int user_mounts(const json_t *doc, const json_t *hc, struct husk_spec *sp
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{"core", RLIMIT_CORE},
+	{"cpu", RLIMIT_CPU},
+	{"data", RLIMIT_DATA},
+	{"fsize", RLIMIT_FSIZE},
+	{"locks", RLIMIT_LOCKS},
+	{"memlock", RLIMIT_MEMLOCK},
+	{"msgqueue", RLIMIT_MSGQUEUE},
+	{"nice", RLIMIT_NICE},
+	{"nofile", RLIMIT_NOFILE},
+	{"nproc", RLIMIT_NPROC},
+	{"rss", RLIMIT_RSS},
+	{"rtprio", RLIMIT_RTPRIO},
+	{"rttime", RLIMIT_RTTIME},
+	{"sigpending", RLIMIT_SIGPENDING},
+	{"stack", RLIMIT_STACK},
+};
+
+const char *husk_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rlimit_names); i++)
+		if (rlimit_names[i].resource == resource)
+			return rlimit_names[i].name;
+	return "unknown";
+}
+
+/* A negative limit is no limit (Go's int64 -1 is RLIM_INFINITY once the runtime makes it a
+ * uint64). */
+static uint64_t rlimit_value(int64_t v)
+{
+	return v < 0 ? (uint64_t)RLIM_INFINITY : (uint64_t)v;
+}
+
+int husk_parse_ulimits(const json_t *ulimits, struct husk_rlimit **out, size_t *n,
+		       struct husk_error *err)
+{
+	static const struct json_go_field fields[] = {
+		{"Name", GO_STR}, {"Soft", GO_INT}, {"Hard", GO_INT}};
+	*out = xcalloc(json_array_size(ulimits) + 1, sizeof **out);
+	*n = 0;
+	size_t i;
+	json_t *u;
+	json_array_foreach(ulimits, i, u)
+	{
+		if (!json_is_object(u))
+			return husk_error_set(err, -EINVAL,
+					      "json: cannot unmarshal %s into Go struct field "
+					      "HostConfig.HostConfig.Ulimits of type units.Ulimit",
+					      json_go_kind(u));
+		int r = json_check_go_types(u, fields, ARRAY_SIZE(fields),
+					    "Ulimit.HostConfig.Ulimits", err);
+		if (r < 0)
+			return r;
+		const char *name = str_or(jstr(u, "Name"), "");
+		size_t k = 0;
+		while (k < ARRAY_SIZE(rlimit_names) && !streq(rlimit_names[k].name, name))
+			k++;
+		if (k == ARRAY_SIZE(rlimit_names))
+			return husk_error_set(err, -EINVAL, "invalid ulimit type: %s", name);
+		int64_t soft = jint(u, "Soft", 0), hard = jint(u, "Hard", 0);
+		if (rlimit_value(soft) > rlimit_value(hard))
+			return husk_error_set(err, -EINVAL,
+					      "ulimit soft limit must be less than or equal to hard "
+					      "limit: %lld > %lld",
+					      (long long)soft, (long long)hard);
+		(*out)[(*n)++] = (struct husk_rlimit){rlimit_names[k].resource, rlimit_value(soft),
+						      rlimit_value(hard)};
+	}
+	return 0;
+}
+
 int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct husk_spec *spec,
 			  struct husk_error *err)
 {
@@ -239,6 +314,9 @@ int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct 
 	if (r < 0)
 		return r;
 	r = user_mounts(doc, hc, spec, err);
+	if (r < 0)
+		return r;
+	r = husk_parse_ulimits(jarr(hc, "Ulimits"), &spec->rlimits, &spec->n_rlimits, err);
 	if (r < 0)
 		return r;
 	spec->masked_paths = paths_or_default(hc, "MaskedPaths", husk_default_masked_paths);

@@ -24,3 +24,10 @@ char **husk_env_set(char **env, const char *entry);
 /* The runtime spec of a stored container (config.json document). */
 int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct husk_spec *spec,
 			  struct husk_error *err);
+
+/* HostConfig.Ulimits ([{Name, Soft, Hard}]) with Docker's names and messages; a negative
+ * limit is none. */
+int husk_parse_ulimits(const json_t *ulimits, struct husk_rlimit **out, size_t *n,
+		       struct husk_error *err);
+/* "nofile" for RLIMIT_NOFILE, ... */
+const char *husk_rlimit_name(int resource);

@@ -7,6 +7,7 @@
 #include "core/spec.h"
 
 #include <sys/mount.h>
+#include <sys/resource.h>
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define DOCKER_CAPS UINT64_C(0xa80425fb)
@@ -607,6 +608,51 @@ static void test_spec_mount_points(void)
 	}
 }
 
+static void test_spec_ulimits(void)
+{
+	struct husk_spec s;
+	struct husk_error err = {0};
+	CHECK_EQ(spec_of(CMD,
+			 "{'Ulimits':[{'Name':'nofile','Soft':1024,'Hard':2048},"
+			 "{'Name':'core','Soft':-1,'Hard':-1},{'Name':'nproc','Soft':0,'Hard':0}]}",
+			 &s, &err),
+		 0);
+	CHECK_EQ(s.n_rlimits, 3);
+	if (s.n_rlimits == 3) {
+		CHECK_EQ(s.rlimits[0].resource, RLIMIT_NOFILE);
+		CHECK_EQ(s.rlimits[0].soft, 1024);
+		CHECK_EQ(s.rlimits[0].hard, 2048);
+		CHECK_EQ(s.rlimits[1].resource, RLIMIT_CORE);
+		CHECK(s.rlimits[1].soft == RLIM_INFINITY && s.rlimits[1].hard == RLIM_INFINITY);
+		CHECK_EQ(s.rlimits[2].resource, RLIMIT_NPROC);
+	}
+	husk_spec_free(&s);
+	static const struct {
+		const char *host, *message;
+	} bad[] = {
+		{"{'Ulimits':[{'Name':'bogus','Soft':1,'Hard':1}]}", "invalid ulimit type: bogus"},
+		{"{'Ulimits':[{'Name':'as','Soft':1,'Hard':1}]}", "invalid ulimit type: as"},
+		{"{'Ulimits':[{'Soft':1,'Hard':1}]}", "invalid ulimit type: "},
+		{"{'Ulimits':[{'Name':'nofile','Soft':2048,'Hard':1024}]}",
+		 "ulimit soft limit must be less than or equal to hard limit: 2048 > 1024"},
+		{"{'Ulimits':[{'Name':'nofile','Soft':-1,'Hard':1024}]}",
+		 "ulimit soft limit must be less than or equal to hard limit: -1 > 1024"},
+		{"{'Ulimits':[{'Name':'nofile','Soft':'1','Hard':1}]}",
+		 "json: cannot unmarshal string into Go struct field Ulimit.HostConfig.Ulimits.Soft "
+		 "of type int64"},
+		{"{'Ulimits':['nofile=1']}",
+		 "json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Ulimits "
+		 "of type units.Ulimit"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		CHECK_EQ(spec_of(CMD, bad[i].host, &s, &err), -EINVAL);
+		CHECK_STREQ(err.message, bad[i].message);
+		husk_spec_free(&s);
+	}
+	CHECK_STREQ(husk_rlimit_name(RLIMIT_MEMLOCK), "memlock");
+	CHECK_STREQ(husk_rlimit_name(-5), "unknown");
+}
+
 static void test_spec_errors(void)
 {
 	struct husk_spec s;
@@ -644,6 +690,7 @@ int main(void)
 	RUN(test_spec_security);
 	RUN(test_spec_mounts);
 	RUN(test_spec_mount_points);
+	RUN(test_spec_ulimits);
 	RUN(test_spec_errors);
 	return test_result();
 }
