@@ -340,6 +340,16 @@ static int bind_source(const struct husk_mount *m, struct stat *st, struct husk_
 	return 0;
 }
 
+/* --init: husk-init, read-only, where Docker puts its docker-init. */
+static int bind_init(int rootfd, const char *path, struct husk_error *err)
+{
+	if (access(path, X_OK) < 0)
+		return husk_error_sys(err, -errno,
+				      "--init: cannot use %s (husk-init belongs beside husk-monitor)",
+				      path);
+	return bind_in_root(rootfd, path, HUSK_INIT_TARGET, false, true, false, err);
+}
+
 static int user_mounts(int rootfd, const struct husk_spec *spec, struct husk_error *err)
 {
 	struct husk_mount *sorted = xcalloc(spec->n_mounts + 1, sizeof *sorted);
@@ -365,6 +375,8 @@ static int user_mounts(int rootfd, const struct husk_spec *spec, struct husk_err
 		}
 	}
 	free(sorted);
+	if (r == 0 && spec->init_path)
+		r = bind_init(rootfd, spec->init_path, err);
 	return r;
 }
 

@@ -63,6 +63,7 @@ void husk_spec_free(struct husk_spec *spec)
 	strv_free(spec->readonly_paths);
 	free(spec->rlimits);
 	strv_free(spec->extra_groups);
+	free(spec->init_path);
 	memset(spec, 0, sizeof *spec);
 }
 

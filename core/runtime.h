@@ -80,8 +80,12 @@ struct husk_spec {
 	struct husk_rlimit *rlimits;
 	size_t n_rlimits;
 	char **extra_groups;	 /* --group-add */
+	/* --init: argv starts with HUSK_INIT_TARGET, and init_path is bound there read-only. */
+	char *init_path;
 };
 
+/* Where --init's program appears in the container (Docker's path for its docker-init). */
+#define HUSK_INIT_TARGET "/sbin/docker-init"
 
 void husk_spec_free(struct husk_spec *spec);
 

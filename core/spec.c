@@ -1,5 +1,6 @@
 #include "spec.h"
 #include "caps.h"
+#include "fs.h"
 #include "json.h"
 
 #include <sys/resource.h>
@@ -251,6 +252,18 @@ int husk_parse_ulimits(const json_t *ulimits, struct husk_rlimit **out, size_t *
 	return 0;
 }
 
+/* --init: husk-init runs first, with the command as its arguments. */
+static void use_init(struct husk_spec *spec)
+{
+	char **argv = xcalloc(strv_length(spec->argv) + 3, sizeof(char *));
+	argv[0] = xstrdup(HUSK_INIT_TARGET);
+	argv[1] = xstrdup("--");
+	memcpy(argv + 2, spec->argv, strv_length(spec->argv) * sizeof(char *));
+	free(spec->argv);
+	spec->argv = argv;
+	spec->init_path = husk_find_tool("husk-init", "HUSK_INIT");
+}
+
 int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct husk_spec *spec,
 			  struct husk_error *err)
 {
@@ -319,6 +332,8 @@ int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct 
 	r = husk_parse_ulimits(jarr(hc, "Ulimits"), &spec->rlimits, &spec->n_rlimits, err);
 	if (r < 0)
 		return r;
+	if (jbool(hc, "Init", false))
+		use_init(spec);
 	spec->masked_paths = paths_or_default(hc, "MaskedPaths", husk_default_masked_paths);
 	spec->readonly_paths = paths_or_default(hc, "ReadonlyPaths", husk_default_readonly_paths);
 	json_to_strv(jarr(hc, "GroupAdd"), &spec->extra_groups);

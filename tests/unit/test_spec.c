@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "core/caps.h"
+#include "core/fs.h"
 #include "core/spec.h"
 
 #include <sys/mount.h>
@@ -653,6 +654,25 @@ static void test_spec_ulimits(void)
 	CHECK_STREQ(husk_rlimit_name(-5), "unknown");
 }
 
+static void test_spec_init(void)
+{
+	struct husk_spec s;
+	struct husk_error err = {0};
+	setenv("HUSK_INIT", "/x/husk-init", 1);
+	CHECK_EQ(spec_of("{'Entrypoint':['/e'],'Cmd':['a','b']}", "{'Init':true}", &s, &err), 0);
+	check_strv(TAKE_PTR(s.argv), HUSK_INIT_TARGET "|--|/e|a|b");
+	CHECK_STREQ(s.init_path, "/x/husk-init");
+	husk_spec_free(&s);
+	CHECK_EQ(spec_of(CMD, "{'Init':false}", &s, &err), 0);
+	check_strv(TAKE_PTR(s.argv), "sh");
+	CHECK(s.init_path == NULL);
+	husk_spec_free(&s);
+	/* without $HUSK_INIT: beside the running program, or libexec */
+	unsetenv("HUSK_INIT");
+	_cleanup_free_ char *p = husk_find_tool("husk-init", "HUSK_INIT");
+	CHECK(str_endswith(p, "/husk-init"));
+}
+
 static void test_spec_errors(void)
 {
 	struct husk_spec s;
@@ -691,6 +711,7 @@ int main(void)
 	RUN(test_spec_mounts);
 	RUN(test_spec_mount_points);
 	RUN(test_spec_ulimits);
+	RUN(test_spec_init);
 	RUN(test_spec_errors);
 	return test_result();
 }
