@@ -136,10 +136,12 @@ static int make(const struct husk_store *s, const char *name, const json_t *labe
 		const json_t *options, struct husk_error *err)
 {
 	_cleanup_free_ char *dir = husk_store_data_path(s, "volumes/%s", name);
-	_cleanup_free_ char *tmp = husk_store_data_path(s, "volumes/.creating-%s", name);
+	/* Not named after the volume: a name of 255 characters leaves no room for a prefix. */
+	char rnd[HUSK_ID_LEN + 1];
+	husk_id_new(rnd);
+	_cleanup_free_ char *tmp = husk_store_data_path(s, "volumes/.creating-%.16s", rnd);
 	_cleanup_free_ char *data = xasprintf("%s/_data", tmp);
 	_cleanup_free_ char *rec = xasprintf("%s/volume.json", tmp);
-	rm_rf(tmp);
 	json_t *j = json_pack("{s:s, s:s, s:I, s:O}", "Name", name, "Driver", "local", "CreatedAt",
 			      (json_int_t)now_ns(), "Labels", labels);
 	if (json_object_size(options))
@@ -317,13 +319,14 @@ static int remove_volume(const struct husk_store *s, const struct husk_idmap *m,
 	if (users)
 		return husk_error_set(err, -EBUSY, "remove %s: volume is in use - [%s]", name, users);
 	_cleanup_free_ char *dir = husk_store_data_path(s, "volumes/%s", name);
-	_cleanup_free_ char *trash = husk_store_data_path(s, "volumes/.removing-%s", name);
+	char rnd[HUSK_ID_LEN + 1];
+	husk_id_new(rnd);
+	_cleanup_free_ char *trash = husk_store_data_path(s, "volumes/.removing-%.16s", rnd);
 	if (size) {
 		int fd = open(v->mountpoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		*size = fd >= 0 ? tree_size(fd) : 0;
 	}
 	/* The rename makes the volume vanish at once; its data may take a while. */
-	rm_rf(trash);
 	if (rename(dir, trash) < 0)
 		return husk_error_sys(err, -errno, "remove %s", name);
 	r = husk_userns_rm_rf(m, trash, err);

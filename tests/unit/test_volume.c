@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/volume.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 static char *dir;
@@ -193,6 +194,22 @@ static void add_container(const char *id, const char *points)
 #define C2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define C3 "3333333333333333333333333333333333333333333333333333333333333333"
 
+static void test_long_name(void)
+{
+	char n[256];
+	memset(n, 'x', 255);
+	n[255] = 0;
+	struct husk_volume *v = NULL;
+	struct husk_error err = {0};
+	bool created;
+	CHECK_EQ(husk_volume_create(&store, n, NULL, NULL, NULL, &v, &created, &err), 0);
+	CHECK(created);
+	husk_volume_free(v);
+	CHECK_EQ(husk_volume_remove(&store, NULL, n, false, NULL, &err), 0);
+	CHECK_EQ(husk_volume_load(&store, n, &v, &err), -ENOENT);
+	free(events());
+}
+
 static void test_users_remove(void)
 {
 	struct husk_volume *v = NULL;
@@ -225,8 +242,15 @@ static void test_users_remove(void)
 	CHECK_EQ(husk_volume_remove(&store, NULL, "free", false, &size, &err), 0);
 	CHECK_EQ(size, 8);
 	_cleanup_free_ char *gone = husk_store_data_path(&store, "volumes/free");
-	_cleanup_free_ char *trash = husk_store_data_path(&store, "volumes/.removing-free");
-	CHECK(!path_exists(gone) && !path_exists(trash));
+	CHECK(!path_exists(gone));
+	/* nothing left aside either: only the volumes that stay */
+	_cleanup_free_ char *vols = husk_store_data_path(&store, "volumes");
+	DIR *d = opendir(vols);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		CHECK(!str_startswith(e->d_name, ".removing-"));
+	if (d)
+		closedir(d);
 	_cleanup_free_ char *ev = events();
 	CHECK_STREQ(ev, "create:used|create:free|destroy:free");
 }
@@ -306,6 +330,7 @@ int main(void)
 	RUN(test_names);
 	RUN(test_check);
 	RUN(test_create_load);
+	RUN(test_long_name);
 	RUN(test_users_remove);
 	RUN(test_attach);
 	husk_store_close(&store);
