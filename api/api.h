@@ -24,7 +24,3 @@ struct api {
 	atomic_int connections;
 	atomic_llong last_activity_ms;
 };
-
-/* Finds a companion program (husk-monitor, husk-helper): $HUSK_MONITOR / $HUSK_HELPER, else
- * beside husk-api (the build tree, or an install keeping them together), else libexec. */
-char *api_find_tool(const char *name, const char *env);

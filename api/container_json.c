@@ -161,20 +161,28 @@ static json_t *network_settings(const struct husk_container *c, const json_t *hc
 	return ns;
 }
 
-static json_t *mounts(const json_t *hc)
+/* Docker's Mounts: the mount points recorded at create (a container of an older husk has only
+ * its Binds). */
+static json_t *mounts(const json_t *doc)
 {
 	json_t *a = json_array();
 	size_t i;
 	json_t *e;
-	json_array_foreach(jarr(hc, "Binds"), i, e)
+	json_array_foreach(jarr(doc, "MountPoints"), i, e)
+		json_array_append_new(a, husk_mount_point_public(e));
+	if (jarr(doc, "MountPoints"))
+		return a;
+	json_array_foreach(jarr(jobj(doc, "HostConfig"), "Binds"), i, e)
 	{
 		struct husk_mount m;
-		if (husk_parse_bind(json_string_value(e), &m, NULL) < 0)
+		if (husk_parse_bind(json_string_value(e), &m, NULL) < 0 || m.kind != HUSK_MOUNT_BIND) {
+			husk_mount_clear(&m);
 			continue;
+		}
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind",
 						   "Source", m.source, "Destination", m.target,
-						   "Mode", m.readonly ? "ro" : "", "RW", !m.readonly,
-						   "Propagation", "rprivate"));
+						   "Mode", m.mode, "RW", !m.readonly,
+						   "Propagation", m.propagation));
 		husk_mount_clear(&m);
 	}
 	return a;
@@ -239,7 +247,7 @@ json_t *container_inspect_json(const struct husk_store *s, const struct husk_con
 	json_object_set_new(gd, "UpperDir", json_sprintf("%s/upper", dir));
 	json_object_set_new(gd, "WorkDir", json_sprintf("%s/work", dir));
 	json_object_set_new(gd, "MergedDir", json_sprintf("%s/rootfs", dir));
-	json_object_set_new(j, "Mounts", mounts(hc));
+	json_object_set_new(j, "Mounts", mounts(c->config));
 	json_object_set_new(j, "Config", cfg);
 	json_object_set_new(j, "NetworkSettings", network_settings(c, hc));
 	return j;
@@ -339,6 +347,6 @@ json_t *container_summary_json(const struct husk_container *c)
 	json_object_set_new(j, "Status", json_string(status));
 	json_object_set_new(j, "HostConfig", json_pack("{s:s}", "NetworkMode", mode));
 	json_object_set_new(j, "NetworkSettings", json_pack("{s:o}", "Networks", nets));
-	json_object_set_new(j, "Mounts", mounts(hc));
+	json_object_set_new(j, "Mounts", mounts(c->config));
 	return j;
 }

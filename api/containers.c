@@ -11,6 +11,7 @@
 #include "core/fs.h"
 #include "core/image.h"
 #include "core/monitor_proto.h"
+#include "core/volume.h"
 
 #include <regex.h>
 #include <signal.h>
@@ -113,6 +114,19 @@ static bool m_ancestor(const char *want, const struct husk_container *c, const v
 	return streq(img->id, jstr(c->config, "ImageID"));
 }
 
+/* Docker's volume filter: a volume's name or a mount point's destination. */
+static bool m_volume(const char *want, const struct husk_container *c, const void *ctx)
+{
+	size_t i;
+	json_t *mp;
+	json_array_foreach(jarr(c->config, "MountPoints"), i, mp)
+	{
+		if (streq(jstr(mp, "Name"), want) || streq(jstr(mp, "Destination"), want))
+			return true;
+	}
+	return false;
+}
+
 /* The first value of a filter that is not one of ok (NULL-terminated), or NULL. */
 static const char *bad_value(json_t *vals, const char *const *ok)
 {
@@ -206,7 +220,8 @@ enum MHD_Result h_containers_list(struct req *r)
 			  match_any(husk_filters_get(&f, "exited"), m_exited, c, NULL) &&
 			  match_any(husk_filters_get(&f, "health"), m_health, c, NULL) &&
 			  match_any(husk_filters_get(&f, "ancestor"), m_ancestor, c,
-				    &r->api->store);
+				    &r->api->store) &&
+			  match_any(husk_filters_get(&f, "volume"), m_volume, c, NULL);
 		if (ok)
 			v[kept++] = c;
 		else
@@ -413,6 +428,8 @@ enum MHD_Result h_container_delete(struct req *r)
 			return reply_empty(r, MHD_HTTP_NO_CONTENT);
 		return reply_errorf(r, -ENOENT, "No such container: %s", r->params[0]);
 	}
+	if (volumes)
+		husk_volumes_remove_anonymous(&r->api->store, &r->api->idmap, c->config);
 	if (husk_container_remove_files(&r->api->store, &r->api->idmap, c->id, &err) < 0)
 		return reply_error(r, &err);
 	emit(r->api, c, "destroy", NULL, NULL);

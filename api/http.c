@@ -162,6 +162,14 @@ enum MHD_Result reply_stream(struct req *r, unsigned status, const char *ctype,
 	return resp ? reply_response(r, status, resp) : MHD_NO;
 }
 
+bool req_api_before(struct req *r, unsigned minor)
+{
+	unsigned maj = 1, min = 0;
+	if (sscanf(r->version[0] ? r->version : HUSK_API_VERSION, "%u.%u", &maj, &min) != 2)
+		return false;
+	return maj < 1 || (maj == 1 && min < minor);
+}
+
 const char *query(struct req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);

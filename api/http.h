@@ -53,6 +53,9 @@ unsigned http_status_for(int code);
 /* The common headers Docker puts on every response. */
 void http_add_common_headers(struct MHD_Response *resp);
 
+/* Whether the request's API version is below 1.minor (no version prefix: ours). */
+bool req_api_before(struct req *r, unsigned minor);
+
 /* Query arguments. */
 const char *query(struct req *r, const char *key);
 /* Go's ParseBool for a query flag; absent or empty is dflt; malformed sets *bad. */

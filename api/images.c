@@ -15,16 +15,6 @@
 #include <poll.h>
 #include <strings.h>
 
-/* --- API versions --- */
-
-/* Whether the request's API version is below 1.minor (no version prefix: ours). */
-static bool api_before(struct req *r, unsigned minor)
-{
-	unsigned maj = 1, min = 0;
-	if (sscanf(r->version[0] ? r->version : HUSK_API_VERSION, "%u.%u", &maj, &min) != 2)
-		return false;
-	return maj < 1 || (maj == 1 && min < minor);
-}
 
 /* --- streamed jobs (import, load), done by husk-helper --- */
 
@@ -349,7 +339,7 @@ static json_t *summary(struct req *r, const struct husk_image *img, const struct
 		json_decref(digests);
 		return NULL;
 	}
-	if (untagged && api_before(r, 43)) {
+	if (untagged && req_api_before(r, 43)) {
 		json_array_append_new(tags, json_string("<none>:<none>"));
 		json_array_append_new(digests, json_string("<none>@<none>"));
 	}
@@ -358,7 +348,7 @@ static json_t *summary(struct req *r, const struct husk_image *img, const struct
 		      "", "RepoTags", tags, "RepoDigests", digests, "Created",
 		      (json_int_t)(img->created_ns / 1000000000), "Size", (json_int_t)img->size,
 		      "SharedSize", -1, "Labels", image_labels(img), "Containers", -1);
-	if (api_before(r, 44))
+	if (req_api_before(r, 44))
 		json_object_set_new(s, "VirtualSize", json_integer(img->size));
 	return s;
 }
@@ -415,7 +405,7 @@ static json_t *legacy_config(void)
 
 static json_t *inspect_config(struct req *r, const json_t *cfg)
 {
-	json_t *c = api_before(r, 50) ? legacy_config()
+	json_t *c = req_api_before(r, 50) ? legacy_config()
 				      : json_pack("{s:n, s:n, s:n, s:n, s:n, s:s, s:n, s:s}", "Cmd",
 						  "Entrypoint", "Env", "Labels", "OnBuild", "User",
 						  "", "Volumes", "WorkingDir", "");
@@ -464,7 +454,7 @@ static json_t *inspect(struct req *r, const struct husk_image *img)
 	set_str_or_empty(o, "Comment", jstr(c, "comment"));
 	if (img->created_ns)
 		json_object_set_new(o, "Created", json_string(format_time_ns(img->created_ns, t)));
-	if (api_before(r, 45)) {
+	if (req_api_before(r, 45)) {
 		set_str_or_empty(o, "Container", jstr(c, "container"));
 		json_object_set_new(o, "ContainerConfig",
 				    inspect_config(r, jobj(c, "container_config")));
@@ -479,7 +469,7 @@ static json_t *inspect(struct req *r, const struct husk_image *img)
 	if (!str_empty(jstr(c, "os.version")))
 		json_object_set_new(o, "OsVersion", json_string(jstr(c, "os.version")));
 	json_object_set_new(o, "Size", json_integer(img->size));
-	if (api_before(r, 44))
+	if (req_api_before(r, 44))
 		json_object_set_new(o, "VirtualSize", json_integer(img->size));
 	json_object_set_new(o, "GraphDriver", graph_driver(r, img));
 	json_t *diffs = jarr(jobj(c, "rootfs"), "diff_ids");

@@ -135,24 +135,6 @@ static size_t pending_take(const char *id, struct pending **out, size_t max)
 	return n;
 }
 
-int parse_signal(const char *s)
-{
-	if (str_empty(s))
-		return -EINVAL;
-	int64_t n;
-	if (parse_int64(s, &n) == 0)
-		return n > 0 && n < NSIG ? (int)n : -EINVAL;
-	const char *name = s;
-	if (strncasecmp(name, "SIG", 3) == 0)
-		name += 3;
-	for (int i = 1; i < NSIG; i++) {
-		const char *abbrev = sigabbrev_np(i);
-		if (abbrev && strcasecmp(abbrev, name) == 0)
-			return i;
-	}
-	return -EINVAL;
-}
-
 /* fork, setsid, fork again, exec: the monitor is nobody's child but init's (or the
  * subreaper's), in its own session, so the API can die at any moment without touching it.
  * Only async-signal-safe calls between fork and exec: the API is threaded. */

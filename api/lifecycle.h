@@ -34,5 +34,3 @@ int container_wait(struct api *api, const char *id, enum wait_condition cond, in
 /* Kill through the monitor, or directly when the monitor is gone. */
 int container_kill(struct api *api, const struct husk_container *c, int sig,
 		   struct husk_error *err);
-/* A signal by name ("SIGHUP", "HUP", "hup") or number; -EINVAL when unknown. */
-int parse_signal(const char *s);

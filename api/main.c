@@ -30,30 +30,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-char *api_find_tool(const char *name, const char *env_name)
-{
-	const char *env = getenv(env_name);
-	if (!str_empty(env))
-		return xstrdup(env);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = 0;
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			_cleanup_free_ char *side = xasprintf("%s/%s", self, name);
-			if (access(side, X_OK) == 0)
-				return TAKE_PTR(side);
-			/* The build tree: build/api/husk-api, build/monitor/husk-monitor. */
-			_cleanup_free_ char *build = xasprintf("%s/../monitor/%s", self, name);
-			if (access(build, X_OK) == 0)
-				return realpath(build, NULL);
-		}
-	}
-	return xasprintf(HUSK_LIBEXECDIR "/%s", name);
-}
-
 static int listen_unix(const char *path)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
@@ -215,8 +191,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	husk_idmap_load(&api.idmap);
-	api.monitor_path = api_find_tool("husk-monitor", "HUSK_MONITOR");
-	api.helper_path = api_find_tool("husk-helper", "HUSK_HELPER");
+	api.monitor_path = husk_find_tool("husk-monitor", "HUSK_MONITOR");
+	api.helper_path = husk_find_tool("husk-helper", "HUSK_HELPER");
 
 	int listen_fd = -1;
 	_cleanup_free_ char *listen_path = NULL; /* ours to remove at exit */

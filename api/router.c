@@ -45,6 +45,12 @@ static const struct route routes[] = {
 	{"POST", "/exec/{}/resize", h_exec_resize, BODY_IGNORE},
 	{"GET", "/exec/{}/json", h_exec_inspect, BODY_IGNORE},
 
+	{"GET", "/volumes", h_volumes_list, BODY_IGNORE},
+	{"POST", "/volumes/create", h_volumes_create, BODY_JSON},
+	{"POST", "/volumes/prune", h_volumes_prune, BODY_IGNORE},
+	{"GET", "/volumes/{}", h_volume_inspect, BODY_IGNORE},
+	{"DELETE", "/volumes/{}", h_volume_delete, BODY_IGNORE},
+
 };
 
 const char *route_strip_version(const char *url, char *version, size_t n)

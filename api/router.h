@@ -63,6 +63,12 @@ enum MHD_Result h_exec_start(struct req *r);
 enum MHD_Result h_exec_resize(struct req *r);
 enum MHD_Result h_exec_inspect(struct req *r);
 
+enum MHD_Result h_volumes_list(struct req *r);
+enum MHD_Result h_volumes_create(struct req *r);
+enum MHD_Result h_volumes_prune(struct req *r);
+enum MHD_Result h_volume_inspect(struct req *r);
+enum MHD_Result h_volume_delete(struct req *r);
+
 enum MHD_Result h_images_create(struct req *r);
 enum MHD_Result h_images_load(struct req *r);
 enum MHD_Result h_images_list(struct req *r);

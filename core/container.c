@@ -169,12 +169,6 @@ int husk_container_save_config(const struct husk_store *s, const char *id, const
 	return json_store_path(p, config, true);
 }
 
-static int rm_in_userns(void *arg, struct husk_error *err)
-{
-	int r = rm_rf(arg);
-	return r < 0 ? husk_error_sys(err, r, "remove %s", (char *)arg) : 0;
-}
-
 int husk_container_remove_files(const struct husk_store *s, const struct husk_idmap *m,
 				const char *id, struct husk_error *err)
 {
@@ -188,11 +182,8 @@ int husk_container_remove_files(const struct husk_store *s, const struct husk_id
 	if (rename(dir, trash) < 0 && errno != ENOENT)
 		return husk_error_sys(err, -errno, "cannot remove %s", dir);
 	rm_rf(run);
-	/* Files made by the container belong to sub-ids: first try as ourselves (cheap when
-	 * everything is ours), then as root of the user namespace for what is left. */
-	if (rm_rf(trash) == 0)
-		return 0;
-	return husk_userns_run(m, rm_in_userns, trash, err);
+	/* Files made by the container belong to sub-ids. */
+	return husk_userns_rm_rf(m, trash, err);
 }
 
 void husk_container_sweep(const struct husk_store *s, const struct husk_idmap *m)
@@ -208,7 +199,7 @@ void husk_container_sweep(const struct husk_store *s, const struct husk_idmap *m
 		husk_log(LOG_INFO, "removing %s, left behind by an interrupted create or rm", p);
 		if (rm_rf(p) == 0)
 			continue;
-		husk_userns_run(m, rm_in_userns, p, NULL);
+		husk_userns_rm_rf(m, p, NULL);
 	}
 	if (d)
 		closedir(d);

@@ -10,173 +10,100 @@
 #include "restart_policy.h"
 #include "seccomp.h"
 #include "spec.h"
+#include "volume.h"
 
 #include <sys/stat.h>
 
-enum ftype { T_STR, T_BOOL, T_INT, T_STRV, T_STRSLICE, T_MAPSTR, T_OBJ, T_ARR };
-
-struct field {
-	const char *path;
-	enum ftype type;
-};
-
 /* The fields a client may send and the Go types Docker decodes them into. */
-static const struct field fields[] = {
-	{"Hostname", T_STR},
-	{"Domainname", T_STR},
-	{"User", T_STR},
-	{"AttachStdin", T_BOOL},
-	{"AttachStdout", T_BOOL},
-	{"AttachStderr", T_BOOL},
-	{"ExposedPorts", T_OBJ},
-	{"Tty", T_BOOL},
-	{"OpenStdin", T_BOOL},
-	{"StdinOnce", T_BOOL},
-	{"Env", T_STRV},
-	{"Cmd", T_STRSLICE},
-	{"Healthcheck", T_OBJ},
-	{"Healthcheck.Test", T_STRV},
-	{"Healthcheck.Interval", T_INT},
-	{"Healthcheck.Timeout", T_INT},
-	{"Healthcheck.StartPeriod", T_INT},
-	{"Healthcheck.StartInterval", T_INT},
-	{"Healthcheck.Retries", T_INT},
-	{"ArgsEscaped", T_BOOL},
-	{"Image", T_STR},
-	{"Volumes", T_OBJ},
-	{"WorkingDir", T_STR},
-	{"Entrypoint", T_STRSLICE},
-	{"NetworkDisabled", T_BOOL},
-	{"MacAddress", T_STR},
-	{"OnBuild", T_STRV},
-	{"Labels", T_MAPSTR},
-	{"StopSignal", T_STR},
-	{"StopTimeout", T_INT},
-	{"Shell", T_STRV},
-	{"HostConfig", T_OBJ},
-	{"NetworkingConfig", T_OBJ},
-	{"HostConfig.Binds", T_STRV},
-	{"HostConfig.ContainerIDFile", T_STR},
-	{"HostConfig.LogConfig", T_OBJ},
-	{"HostConfig.NetworkMode", T_STR},
-	{"HostConfig.PortBindings", T_OBJ},
-	{"HostConfig.RestartPolicy", T_OBJ},
-	{"HostConfig.RestartPolicy.Name", T_STR},
-	{"HostConfig.RestartPolicy.MaximumRetryCount", T_INT},
-	{"HostConfig.AutoRemove", T_BOOL},
-	{"HostConfig.VolumeDriver", T_STR},
-	{"HostConfig.VolumesFrom", T_STRV},
-	{"HostConfig.ConsoleSize", T_ARR},
-	{"HostConfig.Annotations", T_MAPSTR},
-	{"HostConfig.CapAdd", T_STRV},
-	{"HostConfig.CapDrop", T_STRV},
-	{"HostConfig.CgroupnsMode", T_STR},
-	{"HostConfig.Dns", T_STRV},
-	{"HostConfig.DnsOptions", T_STRV},
-	{"HostConfig.DnsSearch", T_STRV},
-	{"HostConfig.ExtraHosts", T_STRV},
-	{"HostConfig.GroupAdd", T_STRV},
-	{"HostConfig.IpcMode", T_STR},
-	{"HostConfig.Cgroup", T_STR},
-	{"HostConfig.Links", T_STRV},
-	{"HostConfig.OomScoreAdj", T_INT},
-	{"HostConfig.PidMode", T_STR},
-	{"HostConfig.Privileged", T_BOOL},
-	{"HostConfig.PublishAllPorts", T_BOOL},
-	{"HostConfig.ReadonlyRootfs", T_BOOL},
-	{"HostConfig.SecurityOpt", T_STRV},
-	{"HostConfig.StorageOpt", T_MAPSTR},
-	{"HostConfig.Tmpfs", T_MAPSTR},
-	{"HostConfig.UTSMode", T_STR},
-	{"HostConfig.UsernsMode", T_STR},
-	{"HostConfig.ShmSize", T_INT},
-	{"HostConfig.Sysctls", T_MAPSTR},
-	{"HostConfig.Runtime", T_STR},
-	{"HostConfig.Isolation", T_STR},
-	{"HostConfig.CpuShares", T_INT},
-	{"HostConfig.Memory", T_INT},
-	{"HostConfig.NanoCpus", T_INT},
-	{"HostConfig.CgroupParent", T_STR},
-	{"HostConfig.MemorySwap", T_INT},
-	{"HostConfig.PidsLimit", T_INT},
-	{"HostConfig.Ulimits", T_ARR},
-	{"HostConfig.Mounts", T_ARR},
-	{"HostConfig.MaskedPaths", T_STRV},
-	{"HostConfig.ReadonlyPaths", T_STRV},
-	{"HostConfig.Init", T_BOOL},
-	{"NetworkingConfig.EndpointsConfig", T_OBJ},
+static const struct json_go_field fields[] = {
+	{"Hostname", GO_STR},
+	{"Domainname", GO_STR},
+	{"User", GO_STR},
+	{"AttachStdin", GO_BOOL},
+	{"AttachStdout", GO_BOOL},
+	{"AttachStderr", GO_BOOL},
+	{"ExposedPorts", GO_OBJ},
+	{"Tty", GO_BOOL},
+	{"OpenStdin", GO_BOOL},
+	{"StdinOnce", GO_BOOL},
+	{"Env", GO_STRV},
+	{"Cmd", GO_STRSLICE},
+	{"Healthcheck", GO_OBJ},
+	{"Healthcheck.Test", GO_STRV},
+	{"Healthcheck.Interval", GO_INT},
+	{"Healthcheck.Timeout", GO_INT},
+	{"Healthcheck.StartPeriod", GO_INT},
+	{"Healthcheck.StartInterval", GO_INT},
+	{"Healthcheck.Retries", GO_INT},
+	{"ArgsEscaped", GO_BOOL},
+	{"Image", GO_STR},
+	{"Volumes", GO_OBJ},
+	{"WorkingDir", GO_STR},
+	{"Entrypoint", GO_STRSLICE},
+	{"NetworkDisabled", GO_BOOL},
+	{"MacAddress", GO_STR},
+	{"OnBuild", GO_STRV},
+	{"Labels", GO_MAPSTR},
+	{"StopSignal", GO_STR},
+	{"StopTimeout", GO_INT},
+	{"Shell", GO_STRV},
+	{"HostConfig", GO_OBJ},
+	{"NetworkingConfig", GO_OBJ},
+	{"HostConfig.Binds", GO_STRV},
+	{"HostConfig.ContainerIDFile", GO_STR},
+	{"HostConfig.LogConfig", GO_OBJ},
+	{"HostConfig.NetworkMode", GO_STR},
+	{"HostConfig.PortBindings", GO_OBJ},
+	{"HostConfig.RestartPolicy", GO_OBJ},
+	{"HostConfig.RestartPolicy.Name", GO_STR},
+	{"HostConfig.RestartPolicy.MaximumRetryCount", GO_INT},
+	{"HostConfig.AutoRemove", GO_BOOL},
+	{"HostConfig.VolumeDriver", GO_STR},
+	{"HostConfig.VolumesFrom", GO_STRV},
+	{"HostConfig.ConsoleSize", GO_ARR},
+	{"HostConfig.Annotations", GO_MAPSTR},
+	{"HostConfig.CapAdd", GO_STRV},
+	{"HostConfig.CapDrop", GO_STRV},
+	{"HostConfig.CgroupnsMode", GO_STR},
+	{"HostConfig.Dns", GO_STRV},
+	{"HostConfig.DnsOptions", GO_STRV},
+	{"HostConfig.DnsSearch", GO_STRV},
+	{"HostConfig.ExtraHosts", GO_STRV},
+	{"HostConfig.GroupAdd", GO_STRV},
+	{"HostConfig.IpcMode", GO_STR},
+	{"HostConfig.Cgroup", GO_STR},
+	{"HostConfig.Links", GO_STRV},
+	{"HostConfig.OomScoreAdj", GO_INT},
+	{"HostConfig.PidMode", GO_STR},
+	{"HostConfig.Privileged", GO_BOOL},
+	{"HostConfig.PublishAllPorts", GO_BOOL},
+	{"HostConfig.ReadonlyRootfs", GO_BOOL},
+	{"HostConfig.SecurityOpt", GO_STRV},
+	{"HostConfig.StorageOpt", GO_MAPSTR},
+	{"HostConfig.Tmpfs", GO_MAPSTR},
+	{"HostConfig.UTSMode", GO_STR},
+	{"HostConfig.UsernsMode", GO_STR},
+	{"HostConfig.ShmSize", GO_INT},
+	{"HostConfig.Sysctls", GO_MAPSTR},
+	{"HostConfig.Runtime", GO_STR},
+	{"HostConfig.Isolation", GO_STR},
+	{"HostConfig.CpuShares", GO_INT},
+	{"HostConfig.Memory", GO_INT},
+	{"HostConfig.NanoCpus", GO_INT},
+	{"HostConfig.CgroupParent", GO_STR},
+	{"HostConfig.MemorySwap", GO_INT},
+	{"HostConfig.PidsLimit", GO_INT},
+	{"HostConfig.Ulimits", GO_ARR},
+	{"HostConfig.Mounts", GO_ARR},
+	{"HostConfig.MaskedPaths", GO_STRV},
+	{"HostConfig.ReadonlyPaths", GO_STRV},
+	{"HostConfig.Init", GO_BOOL},
+	{"NetworkingConfig.EndpointsConfig", GO_OBJ},
 };
-
-static const char *const go_types[] = {
-	[T_STR] = "string",	       [T_BOOL] = "bool",	   [T_INT] = "int64",
-	[T_STRV] = "[]string",	       [T_STRSLICE] = "strslice.StrSlice",
-	[T_MAPSTR] = "map[string]string", [T_OBJ] = "struct",	   [T_ARR] = "[]",
-};
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	default:
-		return "bool";
-	}
-}
-
-static bool type_ok(const json_t *v, enum ftype t)
-{
-	if (json_is_null(v))
-		return true;
-	switch (t) {
-	case T_STR:
-		return json_is_string(v);
-	case T_BOOL:
-		return json_is_boolean(v);
-	case T_INT:
-		return json_is_integer(v);
-	case T_STRV:
-		return json_is_strings(v);
-	case T_STRSLICE:
-		return json_is_string(v) || json_is_strings(v);
-	case T_MAPSTR: {
-		if (!json_is_object(v))
-			return false;
-		const char *k;
-		json_t *e;
-		json_object_foreach((json_t *)v, k, e)
-		{
-			if (!json_is_string(e))
-				return false;
-		}
-		return true;
-	}
-	case T_OBJ:
-		return json_is_object(v);
-	case T_ARR:
-		return json_is_array(v);
-	}
-	return false;
-}
 
 int husk_check_create_types(const json_t *body, struct husk_error *err)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		json_t *v = jpath(body, fields[i].path);
-		if (!v || type_ok(v, fields[i].type))
-			continue;
-		return husk_error_set(err, -EINVAL,
-				      "json: cannot unmarshal %s into Go struct field "
-				      "ContainerConfigWrapper.%s of type %s",
-				      json_kind(v), fields[i].path, go_types[fields[i].type]);
-	}
-	return 0;
+	return json_check_go_types(body, fields, ARRAY_SIZE(fields), "ContainerConfigWrapper", err);
 }
 
 /* A strslice given as a string becomes a one-element array. */
@@ -320,6 +247,9 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			return husk_error_set(err, -EINVAL,
 					      "invalid ConsoleSize: want [height, width] in 0..65535");
 	}
+	const char *stop = jstr(cfg, "StopSignal");
+	if (!str_empty(stop) && parse_signal(stop) < 0)
+		return husk_error_set(err, -EINVAL, "Invalid signal: %s", stop);
 	int64_t st = jint(cfg, "StopTimeout", 0);
 	if (st < -1 || st > 86400 * 365)
 		return husk_error_set(err, -EINVAL, "invalid StopTimeout %lld",
@@ -356,14 +286,6 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			continue;
 		return husk_error_set(err, -EINVAL, "invalid --security-opt: \"%s\"", o);
 	}
-	json_array_foreach(jarr(hc, "Binds"), i, e)
-	{
-		struct husk_mount m;
-		r = husk_parse_bind(json_string_value(e), &m, err);
-		if (r < 0)
-			return r;
-		husk_mount_clear(&m);
-	}
 	const char *k;
 	json_object_foreach(jobj(hc, "Tmpfs"), k, e)
 	{
@@ -373,10 +295,12 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			return r;
 		husk_mount_clear(&m);
 	}
-	if (json_array_size(jarr(hc, "Mounts")))
-		return husk_error_set(err, -EOPNOTSUPP,
-				      "--mount is not supported by this version of husk: use -v "
-				      "HOST:CONTAINER or --tmpfs");
+	struct husk_rlimit *rl;
+	size_t nrl;
+	r = husk_parse_ulimits(jarr(hc, "Ulimits"), &rl, &nrl, err);
+	free(rl);
+	if (r < 0)
+		return r;
 	(void)warnings;
 	return 0;
 }
@@ -511,6 +435,20 @@ static int make_container_dir(const struct husk_store *s, const char *id, const 
 	return 0;
 }
 
+/* Nothing half-made stays behind: the container's directories and the volumes made for it
+ * (new, so empty and ours). */
+static void undo_create(const struct husk_store *s, const char *id, const json_t *volumes)
+{
+	_cleanup_free_ char *dir = husk_container_dir(s, id);
+	_cleanup_free_ char *run = husk_container_run_dir(s, id);
+	rm_rf(dir);
+	rm_rf(run);
+	size_t i;
+	json_t *v;
+	json_array_foreach(volumes, i, v)
+		husk_volume_remove(s, NULL, json_string_value(v), true, NULL, NULL);
+}
+
 static int pick_name(const struct husk_store *s, const char *name, char **out,
 		     struct husk_error *err)
 {
@@ -576,7 +514,10 @@ int husk_create_container(const struct husk_store *s, const struct husk_idmap *m
 	}
 	json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig"))
 					      : json_object();
+	json_t *points = NULL;
 	r = check_host_config(hc, cfg, warnings, err);
+	if (r == 0)
+		r = husk_mount_points_build(hc, cfg, &points, err);
 	if (r < 0) {
 		json_decref(cfg);
 		json_decref(hc);
@@ -608,12 +549,20 @@ int husk_create_container(const struct husk_store *s, const struct husk_idmap *m
 	}
 	husk_container_sweep(s, m);
 	_cleanup_free_ char *final_name = NULL;
+	json_t *made = json_array();
 	r = pick_name(s, name, &final_name, err);
+	if (r == 0)
+		r = husk_volumes_attach(s, points, made, err);
 	if (r == 0) {
 		_cleanup_free_ char *slashed = xasprintf("/%s", final_name);
 		json_object_set_new(doc, "Name", json_string(slashed));
+		json_object_set(doc, "MountPoints", points);
 		r = make_container_dir(s, id, doc, err);
 	}
+	if (r < 0)
+		undo_create(s, id, made);
+	json_decref(made);
+	json_decref(points);
 	json_decref(doc);
 	if (r < 0)
 		return r;

@@ -1,4 +1,5 @@
 #include "fs.h"
+#include "husk-config.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -231,4 +232,28 @@ int mkdir_in_root(int rootfd, const char *path, mode_t mode)
 	}
 	close(pfd);
 	return openat2_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+}
+
+char *husk_find_tool(const char *name, const char *env_name)
+{
+	const char *env = getenv(env_name);
+	if (!str_empty(env))
+		return xstrdup(env);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			_cleanup_free_ char *side = xasprintf("%s/%s", self, name);
+			if (access(side, X_OK) == 0)
+				return TAKE_PTR(side);
+			/* The build tree: build/api/husk-api, build/monitor/husk-monitor. */
+			_cleanup_free_ char *build = xasprintf("%s/../monitor/%s", self, name);
+			if (access(build, X_OK) == 0)
+				return realpath(build, NULL);
+		}
+	}
+	return xasprintf(HUSK_LIBEXECDIR "/%s", name);
 }

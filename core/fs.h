@@ -21,6 +21,9 @@ int fsync_dir(const char *path);
 /* Copies all of in to out (files or pipes). */
 int copy_fd(int in, int out);
 bool path_exists(const char *path);
+/* A companion program (husk-monitor, husk-helper, husk-init): $env_name, else beside this
+ * program (the build tree, or an install keeping them together), else libexec. */
+char *husk_find_tool(const char *name, const char *env_name);
 
 /* Opens path inside the tree of rootfd, as if rootfd were "/": openat2 with RESOLVE_IN_ROOT
  * (no symlink or ".." leads out) and RESOLVE_NO_MAGICLINKS, retried when the kernel asks (a

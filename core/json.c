@@ -102,6 +102,91 @@ int json_to_strv(const json_t *a, char ***out)
 	return 0;
 }
 
+static const char *const go_type_names[] = {
+	[GO_STR] = "string",	       [GO_BOOL] = "bool",	   [GO_INT] = "int64",
+	[GO_STRV] = "[]string",	       [GO_STRSLICE] = "strslice.StrSlice",
+	[GO_MAPSTR] = "map[string]string", [GO_OBJ] = "struct",	   [GO_ARR] = "[]",
+};
+
+const char *json_go_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	default:
+		return "bool";
+	}
+}
+
+static bool all_strings(const json_t *a)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(a, i, e)
+	{
+		if (!json_is_string(e))
+			return false;
+	}
+	return true;
+}
+
+static bool go_type_ok(const json_t *v, enum json_go_type t)
+{
+	if (json_is_null(v))
+		return true;
+	switch (t) {
+	case GO_STR:
+		return json_is_string(v);
+	case GO_BOOL:
+		return json_is_boolean(v);
+	case GO_INT:
+		return json_is_integer(v);
+	case GO_STRV:
+		return json_is_array(v) && all_strings(v);
+	case GO_STRSLICE:
+		return json_is_string(v) || (json_is_array(v) && all_strings(v));
+	case GO_MAPSTR: {
+		if (!json_is_object(v))
+			return false;
+		const char *k;
+		json_t *e;
+		json_object_foreach((json_t *)v, k, e)
+		{
+			if (!json_is_string(e))
+				return false;
+		}
+		return true;
+	}
+	case GO_OBJ:
+		return json_is_object(v);
+	case GO_ARR:
+		return json_is_array(v);
+	}
+	return false;
+}
+
+int json_check_go_types(const json_t *o, const struct json_go_field *fields, size_t n,
+			const char *go_struct, struct husk_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = jpath(o, fields[i].path);
+		if (!v || go_type_ok(v, fields[i].type))
+			continue;
+		return husk_error_set(err, -EINVAL,
+				      "json: cannot unmarshal %s into Go struct field %s.%s of type %s",
+				      json_go_kind(v), go_struct, fields[i].path,
+				      go_type_names[fields[i].type]);
+	}
+	return 0;
+}
+
 json_t *json_load_path(const char *path, size_t max, struct husk_error *err)
 {
 	_cleanup_free_ char *buf = NULL;

@@ -4,6 +4,7 @@
  * mount is made on the resulting O_PATH fd (through /proc/self/fd/N): a symlink in the image
  * can never send a mount outside the container's root. */
 #include "mounts.h"
+#include "copytree.h"
 #include "fs.h"
 #include "log.h"
 
@@ -271,32 +272,77 @@ static int cmp_mounts(const void *a, const void *b)
 	return mount_depth(a) - mount_depth(b);
 }
 
+/* Docker's copy-up: a volume mounted where the image has a directory with content gets that
+ * content first, when the volume is empty. We are root of the container's user namespace and
+ * see its overlay, so owners come out as in the image. */
+static int copy_up(int rootfd, const struct husk_mount *m, struct husk_error *err)
+{
+	_cleanup_close_ int src = openat2_in_root(rootfd, m->target, O_RDONLY | O_DIRECTORY);
+	if (src == -ENOENT || src == -ENOTDIR)
+		return 0; /* nothing there (or a file, which the bind refuses) */
+	if (src < 0)
+		return husk_error_sys(err, src, "cannot open %s to fill its volume", m->target);
+	_cleanup_close_ int dst = open(m->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		return husk_error_sys(err, -errno, "cannot open the volume %s", m->source);
+	int r = husk_dir_empty(dst);
+	if (r == 1)
+		r = husk_copy_tree(src, dst);
+	if (r < 0)
+		return husk_error_sys(err, r, "cannot copy %s into its volume", m->target);
+	return 0;
+}
+
+static int bind_source(const struct husk_mount *m, struct stat *st, struct husk_error *err)
+{
+	if (stat(m->source, st) == 0)
+		return 0;
+	/* Like docker run -v, a missing host directory is created (not for --mount). */
+	if (errno == ENOENT && !m->create_source)
+		return husk_error_set(err, -ENOENT, "bind source path does not exist: %s",
+				      m->source);
+	if (errno != ENOENT || mkdir_p(m->source, 0755) < 0 || stat(m->source, st) < 0)
+		return husk_error_sys(err, -errno, "bind source path %s", m->source);
+	return 0;
+}
+
+/* --init: husk-init, read-only, where Docker puts its docker-init. */
+static int bind_init(int rootfd, const char *path, struct husk_error *err)
+{
+	if (access(path, X_OK) < 0)
+		return husk_error_sys(err, -errno,
+				      "--init: cannot use %s (husk-init belongs beside husk-monitor)",
+				      path);
+	return bind_in_root(rootfd, path, HUSK_INIT_TARGET, false, true, false, err);
+}
+
 static int user_mounts(int rootfd, const struct husk_spec *spec, struct husk_error *err)
 {
-	if (!spec->n_mounts)
-		return 0;
-	struct husk_mount *sorted = xcalloc(spec->n_mounts, sizeof *sorted);
-	memcpy(sorted, spec->mounts, spec->n_mounts * sizeof *sorted);
+	struct husk_mount *sorted = xcalloc(spec->n_mounts + 1, sizeof *sorted);
+	if (spec->n_mounts)
+		memcpy(sorted, spec->mounts, spec->n_mounts * sizeof *sorted);
 	qsort(sorted, spec->n_mounts, sizeof *sorted, cmp_mounts);
 	int r = 0;
 	for (size_t i = 0; i < spec->n_mounts && r == 0; i++) {
 		const struct husk_mount *m = &sorted[i];
+		struct stat st;
 		if (m->kind == HUSK_MOUNT_TMPFS) {
 			r = mount_fs(rootfd, m->target, "tmpfs", "tmpfs",
 				     m->flags | (m->readonly ? MS_RDONLY : 0), m->options, err);
-			continue;
+		} else if (m->kind == HUSK_MOUNT_VOLUME) {
+			if (m->copy_up)
+				r = copy_up(rootfd, m, err);
+			if (r == 0)
+				r = bind_in_root(rootfd, m->source, m->target, true, m->readonly,
+						 true, err);
+		} else if ((r = bind_source(m, &st, err)) == 0) {
+			r = bind_in_root(rootfd, m->source, m->target, S_ISDIR(st.st_mode),
+					 m->readonly, m->recursive, err);
 		}
-		struct stat st;
-		/* Like docker run -v, a missing host directory is created. */
-		if (stat(m->source, &st) < 0 && (errno != ENOENT || mkdir_p(m->source, 0755) < 0 ||
-						  stat(m->source, &st) < 0)) {
-			r = husk_error_sys(err, -errno, "bind source path %s", m->source);
-			break;
-		}
-		r = bind_in_root(rootfd, m->source, m->target, S_ISDIR(st.st_mode), m->readonly,
-				 true, err);
 	}
 	free(sorted);
+	if (r == 0 && spec->init_path)
+		r = bind_init(rootfd, spec->init_path, err);
 	return r;
 }
 

@@ -55,11 +55,8 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->hosts_file);
 	free(spec->hostname_file);
 	free(spec->resolv_file);
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		free(spec->mounts[i].source);
-		free(spec->mounts[i].target);
-		free(spec->mounts[i].options);
-	}
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		husk_mount_clear(&spec->mounts[i]);
 	free(spec->mounts);
 	free(spec->shm_options);
 	free(spec->seccomp_profile);
@@ -67,6 +64,7 @@ void husk_spec_free(struct husk_spec *spec)
 	strv_free(spec->readonly_paths);
 	free(spec->rlimits);
 	strv_free(spec->extra_groups);
+	free(spec->init_path);
 	memset(spec, 0, sizeof *spec);
 }
 
@@ -187,14 +185,36 @@ static int find_executable(const char *cmd, char *const *env, char *out, size_t 
 			      cmd);
 }
 
+static void format_rlimit(uint64_t v, char *buf, size_t n)
+{
+	if (v == (uint64_t)RLIM_INFINITY)
+		snprintf(buf, n, "unlimited");
+	else
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
 static int set_rlimits(const struct husk_spec *spec, struct husk_error *err)
 {
 	for (size_t i = 0; i < spec->n_rlimits; i++) {
-		struct rlimit rl = {.rlim_cur = spec->rlimits[i].soft,
-				    .rlim_max = spec->rlimits[i].hard};
-		if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
-			return husk_error_sys(err, -errno, "cannot set ulimit %d",
-					      spec->rlimits[i].resource);
+		const struct husk_rlimit *l = &spec->rlimits[i];
+		struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard}, cur;
+		if (setrlimit(l->resource, &rl) == 0)
+			continue;
+		int e = errno;
+		/* Raising a hard limit takes CAP_SYS_RESOURCE in the host's user namespace: a
+		 * rootless container can't go above the limits of the user who runs it. */
+		if (e == EPERM && getrlimit(l->resource, &cur) == 0 && l->hard > cur.rlim_max) {
+			char want[32], have[32];
+			format_rlimit(l->hard, want, sizeof want);
+			format_rlimit(cur.rlim_max, have, sizeof have);
+			return husk_error_set(err, -EPERM,
+					      "cannot set ulimit %s: its hard limit %s is above %s, "
+					      "the hard limit of the user running husk, which a "
+					      "rootless container cannot raise",
+					      husk_rlimit_name(l->resource), want, have);
+		}
+		return husk_error_sys(err, -e, "cannot set ulimit %s",
+				      husk_rlimit_name(l->resource));
 	}
 	return 0;
 }

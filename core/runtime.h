@@ -21,16 +21,23 @@ enum husk_netmode {
 enum husk_mount_kind {
 	HUSK_MOUNT_BIND,
 	HUSK_MOUNT_TMPFS,
+	HUSK_MOUNT_VOLUME, /* a bind of a volume's directory */
 };
 
 struct husk_mount {
 	enum husk_mount_kind kind;
-	char *source;	/* host path for binds */
+	/* Binds: the host path. Volumes: the name as parsed (NULL: anonymous); in a runtime
+	 * spec, the volume's _data directory. */
+	char *source;
 	char *target;	/* path inside the container */
 	char *options;	/* tmpfs data ("size=64m,mode=1777") */
 	unsigned long flags; /* tmpfs mount flags (MS_NOEXEC, ...) */
+	char *mode;	/* the mode as given ("ro", "z,rw", ...), "" when none */
+	char *propagation; /* binds: "rprivate" unless one was asked for */
 	bool readonly;
-	bool recursive; /* rbind */
+	bool recursive;	    /* rbind */
+	bool create_source; /* -v HOST:CTR: a missing host directory is made at start */
+	bool copy_up;	    /* volumes: an empty one gets the image's content first */
 };
 
 struct husk_rlimit {
@@ -73,7 +80,12 @@ struct husk_spec {
 	struct husk_rlimit *rlimits;
 	size_t n_rlimits;
 	char **extra_groups;	 /* --group-add */
+	/* --init: argv starts with HUSK_INIT_TARGET, and init_path is bound there read-only. */
+	char *init_path;
 };
+
+/* Where --init's program appears in the container (Docker's path for its docker-init). */
+#define HUSK_INIT_TARGET "/sbin/docker-init"
 
 void husk_spec_free(struct husk_spec *spec);
 

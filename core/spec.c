@@ -1,8 +1,9 @@
 #include "spec.h"
 #include "caps.h"
+#include "fs.h"
 #include "json.h"
 
-#include <sys/mount.h>
+#include <sys/resource.h>
 
 char **husk_config_argv(const json_t *config)
 {
@@ -134,19 +135,37 @@ static int capabilities(const json_t *hc, struct husk_spec *spec, struct husk_er
 	return husk_caps_adjust(HUSK_DEFAULT_CAPS, add, drop, &spec->caps, err);
 }
 
-static int user_mounts(const json_t *hc, struct husk_spec *spec, struct husk_error *err)
+/* The mount points recorded at create; a container of an older husk has only its Binds. */
+static int user_mounts(const json_t *doc, const json_t *hc, struct husk_spec *spec,
+		       struct husk_error *err)
 {
-	size_t n = json_array_size(jarr(hc, "Binds")) + json_object_size(jobj(hc, "Tmpfs"));
+	json_t *points = jarr(doc, "MountPoints");
+	json_t *binds = points ? NULL : jarr(hc, "Binds");
+	size_t n = json_array_size(points) + json_array_size(binds) +
+		   json_object_size(jobj(hc, "Tmpfs"));
 	spec->mounts = xcalloc(n ? n : 1, sizeof *spec->mounts);
 	size_t i;
 	json_t *e;
 	int r;
-	json_array_foreach(jarr(hc, "Binds"), i, e)
+	json_array_foreach(points, i, e)
 	{
-		r = husk_parse_bind(json_string_value(e), &spec->mounts[spec->n_mounts], err);
+		r = husk_mount_from_point(e, &spec->mounts[spec->n_mounts], err);
 		if (r < 0)
 			return r;
 		spec->n_mounts++;
+	}
+	json_array_foreach(binds, i, e)
+	{
+		struct husk_mount *m = &spec->mounts[spec->n_mounts];
+		r = husk_parse_bind(json_string_value(e), m, err);
+		if (r < 0)
+			return r;
+		spec->n_mounts++;
+		if (m->kind != HUSK_MOUNT_BIND)
+			return husk_error_set(err, -EINVAL,
+					      "volume %s: this container was made by an older husk: "
+					      "create it again",
+					      str_or(m->source, m->target));
 	}
 	const char *k;
 	json_object_foreach(jobj(hc, "Tmpfs"), k, e)
@@ -157,6 +176,92 @@ static int user_mounts(const json_t *hc, struct husk_spec *spec, struct husk_err
 		spec->n_mounts++;
 	}
 	return 0;
+}
+
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{"core", RLIMIT_CORE},
+	{"cpu", RLIMIT_CPU},
+	{"data", RLIMIT_DATA},
+	{"fsize", RLIMIT_FSIZE},
+	{"locks", RLIMIT_LOCKS},
+	{"memlock", RLIMIT_MEMLOCK},
+	{"msgqueue", RLIMIT_MSGQUEUE},
+	{"nice", RLIMIT_NICE},
+	{"nofile", RLIMIT_NOFILE},
+	{"nproc", RLIMIT_NPROC},
+	{"rss", RLIMIT_RSS},
+	{"rtprio", RLIMIT_RTPRIO},
+	{"rttime", RLIMIT_RTTIME},
+	{"sigpending", RLIMIT_SIGPENDING},
+	{"stack", RLIMIT_STACK},
+};
+
+const char *husk_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rlimit_names); i++)
+		if (rlimit_names[i].resource == resource)
+			return rlimit_names[i].name;
+	return "unknown";
+}
+
+/* A negative limit is no limit (Go's int64 -1 is RLIM_INFINITY once the runtime makes it a
+ * uint64). */
+static uint64_t rlimit_value(int64_t v)
+{
+	return v < 0 ? (uint64_t)RLIM_INFINITY : (uint64_t)v;
+}
+
+int husk_parse_ulimits(const json_t *ulimits, struct husk_rlimit **out, size_t *n,
+		       struct husk_error *err)
+{
+	static const struct json_go_field fields[] = {
+		{"Name", GO_STR}, {"Soft", GO_INT}, {"Hard", GO_INT}};
+	*out = xcalloc(json_array_size(ulimits) + 1, sizeof **out);
+	*n = 0;
+	size_t i;
+	json_t *u;
+	json_array_foreach(ulimits, i, u)
+	{
+		if (!json_is_object(u))
+			return husk_error_set(err, -EINVAL,
+					      "json: cannot unmarshal %s into Go struct field "
+					      "HostConfig.HostConfig.Ulimits of type units.Ulimit",
+					      json_go_kind(u));
+		int r = json_check_go_types(u, fields, ARRAY_SIZE(fields),
+					    "Ulimit.HostConfig.Ulimits", err);
+		if (r < 0)
+			return r;
+		const char *name = str_or(jstr(u, "Name"), "");
+		size_t k = 0;
+		while (k < ARRAY_SIZE(rlimit_names) && !streq(rlimit_names[k].name, name))
+			k++;
+		if (k == ARRAY_SIZE(rlimit_names))
+			return husk_error_set(err, -EINVAL, "invalid ulimit type: %s", name);
+		int64_t soft = jint(u, "Soft", 0), hard = jint(u, "Hard", 0);
+		if (rlimit_value(soft) > rlimit_value(hard))
+			return husk_error_set(err, -EINVAL,
+					      "ulimit soft limit must be less than or equal to hard "
+					      "limit: %lld > %lld",
+					      (long long)soft, (long long)hard);
+		(*out)[(*n)++] = (struct husk_rlimit){rlimit_names[k].resource, rlimit_value(soft),
+						      rlimit_value(hard)};
+	}
+	return 0;
+}
+
+/* --init: husk-init runs first, with the command as its arguments. */
+static void use_init(struct husk_spec *spec)
+{
+	char **argv = xcalloc(strv_length(spec->argv) + 3, sizeof(char *));
+	argv[0] = xstrdup(HUSK_INIT_TARGET);
+	argv[1] = xstrdup("--");
+	memcpy(argv + 2, spec->argv, strv_length(spec->argv) * sizeof(char *));
+	free(spec->argv);
+	spec->argv = argv;
+	spec->init_path = husk_find_tool("husk-init", "HUSK_INIT");
 }
 
 int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct husk_spec *spec,
@@ -221,160 +326,16 @@ int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct 
 	r = security_opts(hc, spec, err);
 	if (r < 0)
 		return r;
-	r = user_mounts(hc, spec, err);
+	r = user_mounts(doc, hc, spec, err);
 	if (r < 0)
 		return r;
+	r = husk_parse_ulimits(jarr(hc, "Ulimits"), &spec->rlimits, &spec->n_rlimits, err);
+	if (r < 0)
+		return r;
+	if (jbool(hc, "Init", false))
+		use_init(spec);
 	spec->masked_paths = paths_or_default(hc, "MaskedPaths", husk_default_masked_paths);
 	spec->readonly_paths = paths_or_default(hc, "ReadonlyPaths", husk_default_readonly_paths);
 	json_to_strv(jarr(hc, "GroupAdd"), &spec->extra_groups);
-	return 0;
-}
-
-void husk_mount_clear(struct husk_mount *m)
-{
-	free(m->source);
-	free(m->target);
-	free(m->options);
-	memset(m, 0, sizeof *m);
-}
-
-static bool clean_abs_path(const char *p)
-{
-	if (!p || p[0] != '/')
-		return false;
-	for (const char *s = p; *s; s++)
-		if (s[0] == '/' && s[1] == '.' && s[2] == '.' && (s[3] == '/' || !s[3]))
-			return false;
-	return true;
-}
-
-/* Docker's linuxValidMountMode, with husk's bind/rbind: comma-separated, at most one of each
- * kind. */
-static bool bind_mode(const char *mode, bool *ro, bool *recursive)
-{
-	static const char *const kinds[][7] = {
-		{"ro", "rw"},
-		{"z", "Z"},
-		{"private", "rprivate", "shared", "rshared", "slave", "rslave"},
-		{"consistent", "cached", "delegated"},
-		{"bind", "rbind"},
-	};
-	unsigned seen[ARRAY_SIZE(kinds)] = {0};
-	*ro = false;
-	*recursive = true;
-	if (!*mode)
-		return true;
-	_cleanup_free_ char *m = xstrdup(mode);
-	for (char *p = m, *t; (t = strsep(&p, ","));) {
-		size_t k = 0;
-		while (k < ARRAY_SIZE(kinds) && !strv_contains((char **)kinds[k], t))
-			k++;
-		if (k == ARRAY_SIZE(kinds) || seen[k]++)
-			return false;
-		*ro |= streq(t, "ro");
-		*recursive &= !streq(t, "bind");
-	}
-	return true;
-}
-
-/* What Go's path.Clean makes "/" of: slashes and "." segments only. */
-static bool is_root_path(const char *p)
-{
-	if (*p != '/')
-		return false;
-	for (const char *s = p + 1; *s; s++)
-		if (*s != '/' && !(*s == '.' && s[-1] == '/' && (s[1] == '/' || !s[1])))
-			return false;
-	return true;
-}
-
-int husk_parse_bind(const char *spec, struct husk_mount *m, struct husk_error *err)
-{
-	memset(m, 0, sizeof *m);
-	_cleanup_free_ char *s = xstrdup(str_or(spec, ""));
-	/* Docker's ParseMountRaw: strings.SplitN(spec, ":", 4), every colon splits. */
-	char *parts[4] = {0};
-	size_t n = 0;
-	for (char *p = s; p && n < 4;)
-		parts[n++] = strsep(&p, ":");
-	bool ro, recursive;
-	/* "/dst:rw" is a volume with a mode, not a bind. */
-	if (!parts[0][0] || n == 1 || n == 4 || (n == 2 && bind_mode(parts[1], &ro, &recursive)))
-		return husk_error_set(err, -EINVAL, "invalid volume specification: '%s'",
-				      str_or(spec, ""));
-	const char *mode = n == 3 ? parts[2] : "";
-	if (!bind_mode(mode, &ro, &recursive))
-		return husk_error_set(err, -EINVAL, "invalid mode: %s", mode);
-	if (parts[0][0] != '/')
-		return husk_error_set(err, -EOPNOTSUPP,
-				      "named volumes (\"%s\") are not supported by this version of "
-				      "husk: bind a host path",
-				      parts[0]);
-	const char *t = parts[1];
-	_cleanup_free_ char *why = NULL;
-	if (!*t)
-		why = xstrdup("field Target must not be empty");
-	else if (is_root_path(t))
-		why = xstrdup("invalid specification: destination can't be '/'");
-	else if (!clean_abs_path(t)) /* ".." segments too: mount points stay where they say */
-		why = xasprintf("invalid mount path: '%s' mount path must be absolute", t);
-	if (why)
-		return husk_error_set(err, -EINVAL,
-				      "invalid volume specification: '%s': invalid mount config for "
-				      "type \"bind\": %s",
-				      spec, why);
-	m->kind = HUSK_MOUNT_BIND;
-	m->readonly = ro;
-	m->recursive = recursive;
-	m->source = xstrdup(parts[0]);
-	m->target = xstrdup(t);
-	return 0;
-}
-
-int husk_parse_tmpfs(const char *path, const char *options, struct husk_mount *m,
-		     struct husk_error *err)
-{
-	static const struct {
-		const char *name;
-		unsigned long set, clear;
-	} flags[] = {
-		{"ro", MS_RDONLY, 0},	   {"rw", 0, MS_RDONLY},	 {"noexec", MS_NOEXEC, 0},
-		{"exec", 0, MS_NOEXEC},	   {"nosuid", MS_NOSUID, 0},	 {"suid", 0, MS_NOSUID},
-		{"nodev", MS_NODEV, 0},	   {"dev", 0, MS_NODEV},	 {"relatime", MS_RELATIME, 0},
-		{"noatime", MS_NOATIME, 0}, {"strictatime", MS_STRICTATIME, 0},
-	};
-	memset(m, 0, sizeof *m);
-	if (!clean_abs_path(path) || streq(path, "/"))
-		return husk_error_set(err, -EINVAL,
-				      "invalid tmpfs mount point \"%s\": mount path must be absolute",
-				      str_or(path, ""));
-	/* Docker's defaults for --tmpfs. */
-	m->flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	_cleanup_free_ char *data = xcalloc(1, strlen(str_or(options, "")) + 1);
-	_cleanup_free_ char *o = xstrdup(str_or(options, ""));
-	char *save = NULL;
-	for (char *t = strtok_r(o, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		bool known = false;
-		for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-			if (streq(t, flags[i].name)) {
-				m->flags = (m->flags | flags[i].set) & ~flags[i].clear;
-				known = true;
-			}
-		}
-		if (known)
-			continue;
-		if (!str_startswith(t, "size=") && !str_startswith(t, "mode=") &&
-		    !str_startswith(t, "uid=") && !str_startswith(t, "gid=") &&
-		    !str_startswith(t, "nr_inodes=") && !str_startswith(t, "nr_blocks="))
-			return husk_error_set(err, -EINVAL, "invalid tmpfs option \"%s\"", t);
-		if (*data)
-			strcat(data, ",");
-		strcat(data, t);
-	}
-	m->kind = HUSK_MOUNT_TMPFS;
-	m->readonly = (m->flags & MS_RDONLY) != 0;
-	m->flags &= ~MS_RDONLY;
-	m->target = xstrdup(path);
-	m->options = TAKE_PTR(data);
 	return 0;
 }

@@ -3,6 +3,7 @@
  * husk_spec the monitor starts. Pure functions where they can be (unit-tested). */
 #pragma once
 
+#include "mount_spec.h"
 #include "runtime.h"
 #include "store.h"
 
@@ -24,9 +25,9 @@ char **husk_env_set(char **env, const char *entry);
 int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct husk_spec *spec,
 			  struct husk_error *err);
 
-/* -v HOST:CONTAINER[:OPTIONS] for a host path. Docker's messages for bad specs (400). */
-int husk_parse_bind(const char *spec, struct husk_mount *m, struct husk_error *err);
-/* --tmpfs PATH[:OPTIONS]: flags (ro, noexec, nosuid, nodev, ...) apart from tmpfs data. */
-int husk_parse_tmpfs(const char *path, const char *options, struct husk_mount *m,
-		     struct husk_error *err);
-void husk_mount_clear(struct husk_mount *m);
+/* HostConfig.Ulimits ([{Name, Soft, Hard}]) with Docker's names and messages; a negative
+ * limit is none. */
+int husk_parse_ulimits(const json_t *ulimits, struct husk_rlimit **out, size_t *n,
+		       struct husk_error *err);
+/* "nofile" for RLIMIT_NOFILE, ... */
+const char *husk_rlimit_name(int resource);

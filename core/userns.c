@@ -252,3 +252,19 @@ int husk_userns_run(const struct husk_idmap *m, int (*fn)(void *arg, struct husk
 		return husk_error_set(err, -EIO, "user namespace helper failed");
 	return 0;
 }
+
+static int rm_in_userns(void *arg, struct husk_error *err)
+{
+	int r = rm_rf(arg);
+	return r < 0 ? husk_error_sys(err, r, "remove %s", (char *)arg) : 0;
+}
+
+int husk_userns_rm_rf(const struct husk_idmap *m, const char *path, struct husk_error *err)
+{
+	int r = rm_rf(path);
+	if (r == 0)
+		return 0;
+	if (!m)
+		return husk_error_sys(err, r, "remove %s", path);
+	return husk_userns_run(m, rm_in_userns, (void *)path, err);
+}

@@ -41,3 +41,6 @@ gid_t husk_idmap_host_gid(const struct husk_idmap *m, gid_t cgid);
  * result. */
 int husk_userns_run(const struct husk_idmap *m, int (*fn)(void *arg, struct husk_error *err),
 		    void *arg, struct husk_error *err);
+/* rm -rf of a tree the user's containers wrote: as ourselves first (cheap when everything is
+ * ours), then as root of the user namespace for what sub-ids own (m NULL: only the first). */
+int husk_userns_rm_rf(const struct husk_idmap *m, const char *path, struct husk_error *err);

@@ -2,6 +2,8 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <spawn.h>
@@ -438,4 +440,22 @@ int run_capture(char *const argv[], size_t max, char **out, char **errout, int *
 		if (errno != EINTR)
 			return -errno;
 	return 0;
+}
+
+int parse_signal(const char *s)
+{
+	if (str_empty(s))
+		return -EINVAL;
+	int64_t n;
+	if (parse_int64(s, &n) == 0)
+		return n > 0 && n < NSIG ? (int)n : -EINVAL;
+	const char *name = s;
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+		if (abbrev && strcasecmp(abbrev, name) == 0)
+			return i;
+	}
+	return -EINVAL;
 }

@@ -99,6 +99,9 @@ int parse_int64(const char *s, int64_t *out);
 /* Go's strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False. */
 int parse_bool(const char *s, bool *out);
 
+/* A signal by name ("SIGHUP", "HUP", "hup") or number; -EINVAL when unknown. */
+int parse_signal(const char *s);
+
 /* Current time in nanoseconds since the epoch (CLOCK_REALTIME). */
 int64_t now_ns(void);
 /* Monotonic milliseconds. */

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/monitor_proto.h"
 #include "core/spec.h"
+#include "core/volume.h"
 #include "husk-config.h"
 
 #include <fcntl.h>
@@ -95,20 +96,8 @@ static void on_timer(struct monitor *m, struct watch *w, uint32_t events)
 
 int monitor_stop_signal(const struct monitor *m)
 {
-	const char *s = jstr(jobj(m->doc, "Config"), "StopSignal");
-	if (str_empty(s))
-		return SIGTERM;
-	if (str_startswith(s, "SIG"))
-		s += 3;
-	int n = (int)strtol(s, NULL, 10);
-	if (n > 0)
-		return n;
-	for (int i = 1; i < NSIG; i++) {
-		const char *name = sigabbrev_np(i);
-		if (name && strcasecmp(name, s) == 0)
-			return i;
-	}
-	return SIGTERM;
+	int sig = parse_signal(jstr(jobj(m->doc, "Config"), "StopSignal"));
+	return sig > 0 ? sig : SIGTERM;
 }
 
 void monitor_save_state(struct monitor *m, bool persist)
@@ -194,6 +183,7 @@ static void record_exit(struct monitor *m)
 	json_object_set_new(attrs, "exitCode", json_string(code));
 	json_object_set_new(attrs, "execDuration", json_string(ran));
 	husk_event_emit(&m->store, "container", "die", m->id, attrs);
+	husk_volume_mount_events(&m->store, m->doc, "unmount");
 	if (m->paused)
 		monitor_unpause(m, NULL);
 	m->state.exit_count++;
@@ -214,6 +204,8 @@ void monitor_finish(struct monitor *m)
 	if (m->auto_remove) {
 		struct husk_error err = {0};
 		_cleanup_store_lock_ int lock = husk_store_lock(&m->store);
+		/* --rm takes the anonymous volumes along, as docker rm -v. */
+		husk_volumes_remove_anonymous(&m->store, &m->idmap, m->doc);
 		if (husk_container_remove_files(&m->store, &m->idmap, m->id, &err) < 0)
 			husk_log(LOG_ERR, "cannot remove container %.12s: %s", m->id, err.message);
 		else
@@ -478,6 +470,7 @@ void monitor_running(struct monitor *m)
 	m->state.error[0] = 0;
 	health_start(m);
 	monitor_save_state(m, true);
+	husk_volume_mount_events(&m->store, m->doc, "mount");
 	monitor_emit(m, "start", NULL, NULL);
 }
 
@@ -583,6 +576,7 @@ int main(int argc, char **argv)
 		io_close_clients(&m);
 		if (m.auto_remove) {
 			_cleanup_store_lock_ int lock = husk_store_lock(&m.store);
+			husk_volumes_remove_anonymous(&m.store, &m.idmap, m.doc);
 			if (husk_container_remove_files(&m.store, &m.idmap, m.id, NULL) == 0)
 				monitor_emit(&m, "destroy", NULL, NULL);
 		} else {

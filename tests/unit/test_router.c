@@ -116,6 +116,14 @@ static void test_route_match(void)
 	check_route("GET", "/containers/abc/json/extra", NULL, NULL);
 	check_route("POST", "/containers/abc/nope", NULL, NULL);
 	check_route("GET", "/containers", NULL, NULL);
+	check_route("GET", "/volumes", "/volumes", "");
+	check_route("POST", "/volumes/create", "/volumes/create", "");
+	check_route("POST", "/volumes/prune", "/volumes/prune", "");
+	check_route("GET", "/volumes/v1", "/volumes/{}", "v1");
+	check_route("DELETE", "/volumes/v1", "/volumes/{}", "v1");
+	check_route("GET", "/volumes/prune", "/volumes/{}", "prune");
+	check_route("POST", "/volumes/v1", NULL, NULL);
+	check_route("GET", "/volumes/a/b", NULL, NULL);
 	check_route("GET", "/nope", NULL, NULL);
 	check_route("GET", "/", NULL, NULL);
 	check_route("GET", "", NULL, NULL);

@@ -4,9 +4,11 @@
 #include "testutil.h"
 
 #include "core/caps.h"
+#include "core/fs.h"
 #include "core/spec.h"
 
 #include <sys/mount.h>
+#include <sys/resource.h>
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define DOCKER_CAPS UINT64_C(0xa80425fb)
@@ -115,8 +117,8 @@ static void test_env_finish_set(void)
 	check_strv(v, "A=3|B=2|AB=4|C=5");
 }
 
-static void check_bind(const char *spec, const char *source, const char *target, bool ro,
-		       bool recursive)
+static void check_mount(const char *spec, enum husk_mount_kind kind, const char *source,
+			const char *target, bool ro, bool recursive)
 {
 	struct husk_mount m;
 	struct husk_error err = {0};
@@ -126,14 +128,21 @@ static void check_bind(const char *spec, const char *source, const char *target,
 		test_failures++;
 		return;
 	}
-	CHECK_EQ(m.kind, HUSK_MOUNT_BIND);
-	CHECK_STREQ(m.source, source);
+	CHECK_EQ(m.kind, kind);
+	CHECK_STREQ(str_or(m.source, "(null)"), source);
 	CHECK_STREQ(m.target, target);
 	CHECK_EQ(m.readonly, ro);
 	CHECK_EQ(m.recursive, recursive);
 	CHECK(m.options == NULL && m.flags == 0);
+	CHECK_EQ(m.create_source, kind == HUSK_MOUNT_BIND);
 	husk_mount_clear(&m);
 	CHECK(m.source == NULL && m.target == NULL);
+}
+
+static void check_bind(const char *spec, const char *source, const char *target, bool ro,
+		       bool recursive)
+{
+	check_mount(spec, HUSK_MOUNT_BIND, source, target, ro, recursive);
 }
 
 static void check_bind_fails(const char *spec, int code, const char *message)
@@ -168,11 +177,11 @@ static void test_parse_bind(void)
 	check_bind("/:/host", "/", "/host", false, true);
 	check_bind("/a b:/c d", "/a b", "/c d", false, true);
 	check_bind("/s:/d/..x/x..", "/s", "/d/..x/x..", false, true);
-	check_bind("/s:/d/", "/s", "/d/", false, true);
+	check_bind("/s:/d/", "/s", "/d", false, true); /* Go's path.Clean of both */
+	check_bind("/s//x/./:/d//./e/", "/s/x", "/d/e", false, true);
 
 	check_bind_fails(NULL, -EINVAL, "invalid volume specification: ''");
 	check_bind_fails("", -EINVAL, "invalid volume specification: ''");
-	check_bind_fails("/src", -EINVAL, "invalid volume specification: '/src'");
 	check_bind_fails("/a:/b:ro:x", -EINVAL, "invalid volume specification: '/a:/b:ro:x'");
 	check_bind_fails("/a:/b:ro:x:y", -EINVAL, "invalid volume specification: '/a:/b:ro:x:y'");
 	check_bind_fails(":/b", -EINVAL, "invalid volume specification: ':/b'");
@@ -198,7 +207,7 @@ static void test_parse_bind(void)
 		check_bind_fails(roots[i], -EINVAL, want);
 	}
 	check_bind("/a:/.x", "/a", "/.x", false, true);
-	check_bind("/a:/x/.", "/a", "/x/.", false, true);
+	check_bind("/a:/x/.", "/a", "/x", false, true);
 	/* Docker's modes: known words, at most one of each kind */
 	check_bind_fails("/a:/b:ro,rw", -EINVAL, "invalid mode: ro,rw");
 	check_bind_fails("/a:/b:ro,ro", -EINVAL, "invalid mode: ro,ro");
@@ -208,20 +217,62 @@ static void test_parse_bind(void)
 	check_bind_fails("/a:/b:bind,rbind", -EINVAL, "invalid mode: bind,rbind");
 	check_bind_fails("/a:/b:ro,", -EINVAL, "invalid mode: ro,");
 	check_bind_fails("/a:/b:,", -EINVAL, "invalid mode: ,");
-	check_bind_fails("/a:/b:nocopy", -EINVAL, "invalid mode: nocopy");
+	check_bind_fails("/a:/b:nocopy", -EINVAL,
+			 BAD_TARGET("/a:/b:nocopy", "field VolumeOptions must not be specified"));
 	check_bind("/a:/b:ro,Z,rslave,delegated,rbind", "/a", "/b", true, true);
 	check_bind_fails("/a:/b:rx", -EINVAL, "invalid mode: rx");
 	check_bind_fails("/a:/b:ro,bogus", -EINVAL, "invalid mode: ro,bogus");
 	check_bind_fails("/a:/b:RO", -EINVAL, "invalid mode: RO");
-	check_bind_fails("data:/b", -EOPNOTSUPP,
-			 "named volumes (\"data\") are not supported by this version of husk: bind "
-			 "a host path");
-	check_bind_fails(
-	    "./rel:/b", -EOPNOTSUPP,
-	    "named volumes (\"./rel\") are not supported by this version of husk: bind "
-	    "a host path");
+	check_bind("/a:/b:rro", "/a", "/b", true, true);
+	check_bind("/a:/b:ro-non-recursive", "/a", "/b", true, true);
+	check_bind_fails("/a:/b:rro,ro", -EINVAL, "invalid mode: rro,ro");
 	struct husk_mount m;
 	CHECK_EQ(husk_parse_bind("/a:b", &m, NULL), -EINVAL); /* err may be NULL */
+}
+
+#define BAD_VOLUME(spec, why)                                                                      \
+	"invalid volume specification: '" spec "': invalid mount config for type \"volume\": " why
+
+static void test_parse_bind_volumes(void)
+{
+	/* a source that is no absolute path names a volume; no source: an anonymous one */
+	check_mount("data:/b", HUSK_MOUNT_VOLUME, "data", "/b", false, true);
+	check_mount("data:/b:ro", HUSK_MOUNT_VOLUME, "data", "/b", true, true);
+	check_mount("./rel:/b/", HUSK_MOUNT_VOLUME, "./rel", "/b", false, true); /* checked later */
+	check_mount("/b", HUSK_MOUNT_VOLUME, "(null)", "/b", false, true);
+	check_mount("/b/c/", HUSK_MOUNT_VOLUME, "(null)", "/b/c", false, true);
+	struct husk_mount m;
+	struct husk_error err = {0};
+	CHECK_EQ(husk_parse_bind("v1:/d:nocopy,z", &m, &err), 0);
+	CHECK(!m.copy_up && !m.create_source);
+	CHECK_STREQ(m.mode, "nocopy,z");
+	CHECK_STREQ(m.propagation, "");
+	husk_mount_clear(&m);
+	CHECK_EQ(husk_parse_bind("v1:/d", &m, &err), 0);
+	CHECK(m.copy_up);
+	CHECK_STREQ(m.mode, "");
+	husk_mount_clear(&m);
+	CHECK_EQ(husk_parse_bind("/h:/d:rshared,ro", &m, &err), 0);
+	CHECK_STREQ(m.propagation, "rshared");
+	CHECK_STREQ(m.mode, "rshared,ro");
+	CHECK(!m.copy_up && m.create_source && m.readonly);
+	husk_mount_clear(&m);
+	CHECK_EQ(husk_parse_bind("/h:/d", &m, &err), 0);
+	CHECK_STREQ(m.propagation, "rprivate");
+	husk_mount_clear(&m);
+
+	check_bind_fails("v:/b:rshared", -EINVAL,
+			 BAD_VOLUME("v:/b:rshared", "field BindOptions must not be specified"));
+	check_bind_fails("v:b", -EINVAL,
+			 BAD_VOLUME("v:b", "invalid mount path: 'b' mount path must be absolute"));
+	check_bind_fails("v:/", -EINVAL,
+			 BAD_VOLUME("v:/", "invalid specification: destination can't be '/'"));
+	check_bind_fails("nocolon", -EINVAL,
+			 BAD_VOLUME("nocolon",
+				    "invalid mount path: 'nocolon' mount path must be absolute"));
+	/* an anonymous volume can't be read-only, and "/b:ro" is no spec at all */
+	check_bind_fails("/b:ro", -EINVAL, "invalid volume specification: '/b:ro'");
+	check_bind_fails("v:/b:bogus", -EINVAL, "invalid mode: bogus");
 }
 
 static void check_tmpfs(const char *path, const char *options, unsigned long flags, bool ro,
@@ -499,8 +550,127 @@ static void test_spec_mounts(void)
 	CHECK_EQ(spec_of(CMD, "{'Binds':['/h:/c'],'Tmpfs':{'/t':'bad'}}", &s, &err), -EINVAL);
 	CHECK_STREQ(err.message, "invalid tmpfs option \"bad\"");
 	husk_spec_free(&s);
-	CHECK_EQ(spec_of(CMD, "{'Binds':['vol:/c']}", &s, &err), -EOPNOTSUPP);
+	/* a record of an older husk has no MountPoints: its Binds, which were host paths */
+	CHECK_EQ(spec_of(CMD, "{'Binds':['vol:/c']}", &s, &err), -EINVAL);
+	CHECK_STREQ(err.message, "volume vol: this container was made by an older husk: create it "
+				 "again");
 	husk_spec_free(&s);
+}
+
+/* The spec of a record with MountPoints (which then stand instead of the Binds). */
+static int spec_with_points(const char *points, const char *host, struct husk_spec *spec,
+			    struct husk_error *err)
+{
+	json_t *doc = json_pack("{s:s, s:o, s:o, s:o}", "Id", ID, "Config", test_json(CMD),
+				"HostConfig", test_json(host), "MountPoints", test_json(points));
+	int r = husk_spec_from_config(&store, doc, spec, err);
+	json_decref(doc);
+	return r;
+}
+
+static void test_spec_mount_points(void)
+{
+	struct husk_spec s;
+	struct husk_error err = {0};
+	CHECK_EQ(spec_with_points(
+			 "[{'Type':'volume','Name':'v','Source':'/vol/v/_data','Destination':'/d',"
+			 "'RW':false,'CopyData':true},"
+			 "{'Type':'bind','Source':'/h','Destination':'/b','RW':true,"
+			 "'Recursive':false,'CreateSource':true},"
+			 "{'Type':'tmpfs','Source':'','Destination':'/t','RW':true,'Data':'size=1m',"
+			 "'Flags':6}]",
+			 "{'Binds':['/ignored:/x'],'Tmpfs':{'/u':''}}", &s, &err),
+		 0);
+	CHECK_EQ(s.n_mounts, 4);
+	if (s.n_mounts == 4) {
+		CHECK_EQ(s.mounts[0].kind, HUSK_MOUNT_VOLUME);
+		CHECK_STREQ(s.mounts[0].source, "/vol/v/_data");
+		CHECK_STREQ(s.mounts[0].target, "/d");
+		CHECK(s.mounts[0].readonly && s.mounts[0].copy_up && s.mounts[0].recursive);
+		CHECK_EQ(s.mounts[1].kind, HUSK_MOUNT_BIND);
+		CHECK(!s.mounts[1].readonly && !s.mounts[1].recursive && s.mounts[1].create_source);
+		CHECK_EQ(s.mounts[2].kind, HUSK_MOUNT_TMPFS);
+		CHECK_STREQ(s.mounts[2].options, "size=1m");
+		CHECK_EQ(s.mounts[2].flags, 6);
+		CHECK_STREQ(s.mounts[3].target, "/u");
+	}
+	husk_spec_free(&s);
+	static const char *const bad[] = {
+		"[{'Type':'volume','Source':'','Destination':'/d'}]",
+		"[{'Type':'bind','Source':'/h','Destination':'rel'}]",
+		"[{'Type':'npipe','Source':'/h','Destination':'/d'}]",
+		"[{'Type':'bind','Source':'/h'}]",
+		"[7]",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		CHECK_EQ(spec_with_points(bad[i], "{}", &s, &err), -EINVAL);
+		CHECK_STREQ(err.message, "invalid mount point in the container's configuration");
+		husk_spec_free(&s);
+	}
+}
+
+static void test_spec_ulimits(void)
+{
+	struct husk_spec s;
+	struct husk_error err = {0};
+	CHECK_EQ(spec_of(CMD,
+			 "{'Ulimits':[{'Name':'nofile','Soft':1024,'Hard':2048},"
+			 "{'Name':'core','Soft':-1,'Hard':-1},{'Name':'nproc','Soft':0,'Hard':0}]}",
+			 &s, &err),
+		 0);
+	CHECK_EQ(s.n_rlimits, 3);
+	if (s.n_rlimits == 3) {
+		CHECK_EQ(s.rlimits[0].resource, RLIMIT_NOFILE);
+		CHECK_EQ(s.rlimits[0].soft, 1024);
+		CHECK_EQ(s.rlimits[0].hard, 2048);
+		CHECK_EQ(s.rlimits[1].resource, RLIMIT_CORE);
+		CHECK(s.rlimits[1].soft == RLIM_INFINITY && s.rlimits[1].hard == RLIM_INFINITY);
+		CHECK_EQ(s.rlimits[2].resource, RLIMIT_NPROC);
+	}
+	husk_spec_free(&s);
+	static const struct {
+		const char *host, *message;
+	} bad[] = {
+		{"{'Ulimits':[{'Name':'bogus','Soft':1,'Hard':1}]}", "invalid ulimit type: bogus"},
+		{"{'Ulimits':[{'Name':'as','Soft':1,'Hard':1}]}", "invalid ulimit type: as"},
+		{"{'Ulimits':[{'Soft':1,'Hard':1}]}", "invalid ulimit type: "},
+		{"{'Ulimits':[{'Name':'nofile','Soft':2048,'Hard':1024}]}",
+		 "ulimit soft limit must be less than or equal to hard limit: 2048 > 1024"},
+		{"{'Ulimits':[{'Name':'nofile','Soft':-1,'Hard':1024}]}",
+		 "ulimit soft limit must be less than or equal to hard limit: -1 > 1024"},
+		{"{'Ulimits':[{'Name':'nofile','Soft':'1','Hard':1}]}",
+		 "json: cannot unmarshal string into Go struct field Ulimit.HostConfig.Ulimits.Soft "
+		 "of type int64"},
+		{"{'Ulimits':['nofile=1']}",
+		 "json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Ulimits "
+		 "of type units.Ulimit"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		CHECK_EQ(spec_of(CMD, bad[i].host, &s, &err), -EINVAL);
+		CHECK_STREQ(err.message, bad[i].message);
+		husk_spec_free(&s);
+	}
+	CHECK_STREQ(husk_rlimit_name(RLIMIT_MEMLOCK), "memlock");
+	CHECK_STREQ(husk_rlimit_name(-5), "unknown");
+}
+
+static void test_spec_init(void)
+{
+	struct husk_spec s;
+	struct husk_error err = {0};
+	setenv("HUSK_INIT", "/x/husk-init", 1);
+	CHECK_EQ(spec_of("{'Entrypoint':['/e'],'Cmd':['a','b']}", "{'Init':true}", &s, &err), 0);
+	check_strv(TAKE_PTR(s.argv), HUSK_INIT_TARGET "|--|/e|a|b");
+	CHECK_STREQ(s.init_path, "/x/husk-init");
+	husk_spec_free(&s);
+	CHECK_EQ(spec_of(CMD, "{'Init':false}", &s, &err), 0);
+	check_strv(TAKE_PTR(s.argv), "sh");
+	CHECK(s.init_path == NULL);
+	husk_spec_free(&s);
+	/* without $HUSK_INIT: beside the running program, or libexec */
+	unsetenv("HUSK_INIT");
+	_cleanup_free_ char *p = husk_find_tool("husk-init", "HUSK_INIT");
+	CHECK(str_endswith(p, "/husk-init"));
 }
 
 static void test_spec_errors(void)
@@ -533,11 +703,15 @@ int main(void)
 	RUN(test_env_build);
 	RUN(test_env_finish_set);
 	RUN(test_parse_bind);
+	RUN(test_parse_bind_volumes);
 	RUN(test_parse_tmpfs);
 	RUN(test_spec_defaults);
 	RUN(test_spec_config);
 	RUN(test_spec_security);
 	RUN(test_spec_mounts);
+	RUN(test_spec_mount_points);
+	RUN(test_spec_ulimits);
+	RUN(test_spec_init);
 	RUN(test_spec_errors);
 	return test_result();
 }

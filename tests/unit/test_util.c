@@ -316,6 +316,19 @@ static void test_read_write(void)
 	close(p[1]);
 }
 
+static void test_parse_signal(void)
+{
+	CHECK_EQ(parse_signal("SIGTERM"), SIGTERM);
+	CHECK_EQ(parse_signal("TERM"), SIGTERM);
+	CHECK_EQ(parse_signal("sigusr1"), SIGUSR1);
+	CHECK_EQ(parse_signal("hup"), SIGHUP);
+	CHECK_EQ(parse_signal("9"), SIGKILL);
+	CHECK_EQ(parse_signal("64"), 64);
+	static const char *const bad[] = {NULL, "", "0", "-1", "65", "SIG", "SIGNOPE", "9x", " 9"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		CHECK_EQ(parse_signal(bad[i]), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(test_parse_int64);
@@ -326,5 +339,6 @@ int main(void)
 	RUN(test_strings);
 	RUN(test_strv);
 	RUN(test_read_write);
+	RUN(test_parse_signal);
 	return test_result();
 }
