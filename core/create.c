@@ -226,9 +226,87 @@ static json_t *split_config(const json_t *body)
 	return cfg;
 }
 
+static bool nonempty(const json_t *v)
+{
+	return (json_is_array(v) && json_array_size(v)) || (json_is_object(v) && json_object_size(v));
+}
+
+/* What husk cannot do yet is refused, never accepted and ignored: a container that silently
+ * lacks what was asked (a published port, a device, a sysctl) is worse than an error. */
+static int check_unsupported(const json_t *hc, struct husk_error *err)
+{
+	const json_t *pb = jobj(hc, "PortBindings");
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)pb, key, v)
+	{
+		if (nonempty(v))
+			return husk_error_set(err, -EOPNOTSUPP,
+					      "publishing ports (-p %s) needs the network support this "
+					      "version of husk does not have yet: containers get only a "
+					      "loopback interface",
+					      key);
+	}
+	if (jbool(hc, "PublishAllPorts", false))
+		return husk_error_set(err, -EOPNOTSUPP,
+				      "publishing ports (-P) needs the network support this version "
+				      "of husk does not have yet");
+	static const struct {
+		const char *key, *flag;
+	} lists[] = {{"Sysctls", "--sysctl"},	   {"Devices", "--device"},
+		     {"Links", "--link"},	   {"VolumesFrom", "--volumes-from"},
+		     {"StorageOpt", "--storage-opt"}, {"DeviceRequests", "--gpus"},
+		     {"DeviceCgroupRules", "--device-cgroup-rule"}};
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		if (nonempty(json_object_get(hc, lists[i].key)))
+			return husk_error_set(err, -EOPNOTSUPP, "%s is not supported by husk yet",
+					      lists[i].flag);
+	static const struct {
+		const char *key, *flag;
+	} modes[] = {{"PidMode", "--pid"}, {"IpcMode", "--ipc"}, {"UTSMode", "--uts"},
+		     {"UsernsMode", "--userns"}, {"CgroupnsMode", "--cgroupns"}};
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		const char *m = jstr(hc, modes[i].key);
+		/* Each container has its own namespaces: "private" (and "" or Docker's "shareable"
+		 * for ipc) is what it gets. */
+		if (str_empty(m) || streq(m, "private") || (streq(modes[i].key, "IpcMode") &&
+							     streq(m, "shareable")))
+			continue;
+		return husk_error_set(err, -EOPNOTSUPP, "%s %s is not supported by husk yet: each "
+							"container has namespaces of its own",
+				      modes[i].flag, m);
+	}
+	const char *log = jstr(jobj(hc, "LogConfig"), "Type");
+	if (!str_empty(log) && !streq(log, "json-file") && !streq(log, "local"))
+		return husk_error_set(err, -EOPNOTSUPP,
+				      "logging driver \"%s\" is not supported: husk keeps each "
+				      "container's log in a file of its own (docker logs reads it)",
+				      log);
+	const char *rt = jstr(hc, "Runtime");
+	if (!str_empty(rt) && !streq(rt, "husk") && !streq(rt, "runc"))
+		return husk_error_set(err, -EINVAL, "unknown or invalid runtime name: %s", rt);
+	const char *iso = jstr(hc, "Isolation");
+	if (!str_empty(iso) && !streq(iso, "default"))
+		return husk_error_set(err, -EINVAL, "invalid isolation: %s", iso);
+	int64_t oom = jint(hc, "OomScoreAdj", 0);
+	if (oom < -1000 || oom > 1000)
+		return husk_error_set(err, -EINVAL,
+				      "Invalid value %lld, range for oom score adj is [-1000, 1000]",
+				      (long long)oom);
+	if (oom < 0)
+		return husk_error_set(err, -EOPNOTSUPP,
+				      "--oom-score-adj %lld: lowering it needs privileges a rootless "
+				      "container does not have",
+				      (long long)oom);
+	return 0;
+}
+
 static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 			     struct husk_error *err)
 {
+	int bad = check_unsupported(hc, err);
+	if (bad < 0)
+		return bad;
 	const char *nm = jstr(hc, "NetworkMode");
 	if (str_empty(nm) || streq(nm, "default"))
 		json_object_set_new(hc, "NetworkMode", json_string("bridge"));

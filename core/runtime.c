@@ -310,6 +310,17 @@ static int become_root(struct husk_error *err)
 	return 0;
 }
 
+static int set_oom_score_adj(int v, struct husk_error *err)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof buf, "%d", v);
+	_cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write_all(fd, buf, (size_t)n) < 0)
+		return husk_error_sys(err, fd < 0 ? -errno : -EPERM, "cannot set oom_score_adj %d",
+				      v);
+	return 0;
+}
+
 static int container_setup(struct child *c, struct husk_error *err)
 {
 	const struct husk_spec *spec = c->spec;
@@ -328,6 +339,8 @@ static int container_setup(struct child *c, struct husk_error *err)
 	    setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		return husk_error_sys(err, -errno, "setdomainname");
 	if (spec->net != HUSK_NET_HOST && (r = bring_up_lo(err)) < 0)
+		return r;
+	if (spec->oom_score_adj && (r = set_oom_score_adj(spec->oom_score_adj, err)) < 0)
 		return r;
 	return process_setup(c, err);
 }

@@ -79,6 +79,7 @@ struct husk_spec {
 	char **readonly_paths;
 	struct husk_rlimit *rlimits;
 	size_t n_rlimits;
+	int oom_score_adj; /* 0: the inherited value; only raised (rootless) */
 	char **extra_groups;	 /* --group-add */
 	/* --init: argv starts with HUSK_INIT_TARGET, and init_path is bound there read-only. */
 	char *init_path;

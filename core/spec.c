@@ -320,6 +320,7 @@ int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct 
 		spec->shm_options = xasprintf("mode=1777,size=%lld", (long long)shm);
 
 	spec->privileged = jbool(hc, "Privileged", false);
+	spec->oom_score_adj = (int)jint(hc, "OomScoreAdj", 0);
 	int r = capabilities(hc, spec, err);
 	if (r < 0)
 		return r;

@@ -299,3 +299,32 @@ def test_empty_entrypoint(husk, image, image_tars):
     p = husk.docker("run", "--rm", "--entrypoint", "", img, check=False)
     assert p.returncode == 125 and "No command specified" in p.stderr
     husk.docker("rmi", img)
+
+
+@pytest.mark.parametrize("args,text", [
+    (["-p", "8080:80"], "publishing ports (-p 80/tcp)"),
+    (["-P", "--expose", "80"], "publishing ports (-P)"),
+    (["--sysctl", "net.ipv4.ip_forward=1"], "--sysctl is not supported"),
+    (["--device", "/dev/null:/dev/xnull"], "--device is not supported"),
+    (["--pid", "host"], "--pid host is not supported"),
+    (["--ipc", "host"], "--ipc host is not supported"),
+    (["--uts", "host"], "--uts host is not supported"),
+    (["--userns", "host"], "--userns host is not supported"),
+    (["--log-driver", "syslog"], 'logging driver "syslog" is not supported'),
+    (["--runtime", "kata"], "unknown or invalid runtime name: kata"),
+    (["--oom-score-adj", "-500"], "lowering it needs privileges"),
+    (["--oom-score-adj", "5000"], "range for oom score adj is [-1000, 1000]"),
+])
+def test_what_husk_cannot_do_is_refused(husk, image, args, text):
+    """Never accepted and ignored: a clear error, and no container."""
+    before = husk.docker("ps", "-aq").stdout.split()
+    p = husk.docker("run", "--rm", *args, image, "true", check=False)
+    assert p.returncode != 0
+    assert text in p.stderr, p.stderr
+    assert husk.docker("ps", "-aq").stdout.split() == before
+
+
+def test_oom_score_adj(husk, image):
+    p = husk.docker("run", "--rm", "--oom-score-adj", "500", image, "cat",
+                    "/proc/self/oom_score_adj")
+    assert p.stdout.strip() == "500"
