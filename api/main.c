@@ -7,6 +7,7 @@
 #include "husk-config.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <limits.h>
@@ -146,6 +147,9 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	/* One malloc arena for all the connection threads: a thread's own arena keeps what its
+	 * requests freed, and husk-api's footprint would grow with every connection. */
+	mallopt(M_ARENA_MAX, 1);
 	const char *listen_arg = NULL, *data = NULL, *run = NULL;
 	int64_t idle = -1;
 	bool verbose = false;

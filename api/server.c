@@ -6,6 +6,7 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,7 +44,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 							 : PEER_REFUSED);
 	} else {
 		atomic_store(&api->last_activity_ms, mono_ms());
-		atomic_fetch_sub(&api->connections, 1);
+		/* What the connection's requests built (a list of 100 containers is a few MB of
+		 * JSON) goes back to the system when the last connection ends. */
+		if (atomic_fetch_sub(&api->connections, 1) == 1)
+			malloc_trim(0);
 	}
 }
 

@@ -73,6 +73,7 @@ fi
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
 meson compile -C "$BUILD" >/dev/null
 cc -O2 -Wall -Wextra -Werror -pthread -o "$BUILD/uxload" tests/bench/uxload.c
+cc -O2 -Wall -Wextra -Werror -o "$BUILD/coldstart" tests/bench/coldstart.c
 
 images=$BUILD/bench-images
 mkdir -p "$images"
@@ -90,17 +91,17 @@ if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$stage/build/api" "$stage/build/monitor" "$stage/images"
 	cp "$BUILD/api/husk-api" "$BUILD/api/husk-helper" "$stage/build/api/"
 	[ -x "$BUILD/monitor/husk-monitor" ] && cp "$BUILD/monitor/husk-monitor" "$stage/build/monitor/"
-	cp "$BUILD/uxload" contrib/husk-activate tests/bench/bench.py "$stage/"
+	cp "$BUILD/uxload" "$BUILD/coldstart" contrib/husk-activate tests/bench/bench.py "$stage/"
 	cp "$images"/*.tar "$stage/images/"
 	chmod -R a+rX "$stage"
 	touch "$stage/results.json"
 	chown "$BENCH_USER:" "$stage/results.json"
 	tests/tools/test-user.sh run "$BENCH_USER" env -C /tmp $PYTHON "$stage/bench.py" \
-		--husk-build "$stage/build" --activator "$stage/husk-activate" --uxload "$stage/uxload" \
+		--husk-build "$stage/build" --activator "$stage/husk-activate" --uxload "$stage/uxload" --coldstart "$stage/coldstart" \
 		--images "$stage/images" --json "$stage/results.json" "${args[@]}"
 	cp "$stage/results.json" "$BUILD/bench-results.json"
 else
 	$PYTHON tests/bench/bench.py --husk-build "$BUILD" --activator contrib/husk-activate \
-		--uxload "$BUILD/uxload" --images "$images" --json "$BUILD/bench-results.json" "${args[@]}"
+		--uxload "$BUILD/uxload" --coldstart "$BUILD/coldstart" --images "$images" --json "$BUILD/bench-results.json" "${args[@]}"
 fi
 say "results: $BUILD/bench-results.json"
