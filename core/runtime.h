@@ -73,6 +73,9 @@ struct husk_spec {
 	struct husk_rlimit *rlimits;
 	size_t n_rlimits;
 	char **extra_groups;	 /* --group-add */
+	/* Resources: the container's own cgroup v2 directory (core/delegation.h), or NULL to
+	 * stay in the monitor's. Its processes, exec'd ones too, are made inside it. */
+	char *cgroup;
 };
 
 void husk_spec_free(struct husk_spec *spec);
