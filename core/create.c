@@ -299,8 +299,8 @@ static json_t *split_config(const json_t *body)
 	return cfg;
 }
 
-static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
-			     struct husk_error *err)
+static int check_host_config(json_t *hc, const json_t *cfg, const struct husk_delegation *cg,
+			     json_t *warnings, struct husk_error *err)
 {
 	const char *nm = jstr(hc, "NetworkMode");
 	if (str_empty(nm) || streq(nm, "default"))
@@ -325,7 +325,7 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 		return husk_error_set(err, -EINVAL, "invalid StopTimeout %lld",
 				      (long long)st);
 
-	int r = husk_resources_check(hc, err);
+	int r = husk_resources_create(hc, cg, warnings, err);
 	if (r < 0)
 		return r;
 
@@ -538,7 +538,7 @@ static int pick_name(const struct husk_store *s, const char *name, char **out,
 }
 
 int husk_create_container(const struct husk_store *s, const struct husk_idmap *m,
-			  const json_t *body, const char *name,
+			  const struct husk_delegation *cg, const json_t *body, const char *name,
 			  char id_out[65], json_t *warnings, struct husk_error *err)
 {
 	if (!json_is_object(body) || json_object_size(body) == 0)
@@ -576,7 +576,7 @@ int husk_create_container(const struct husk_store *s, const struct husk_idmap *m
 	}
 	json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig"))
 					      : json_object();
-	r = check_host_config(hc, cfg, warnings, err);
+	r = check_host_config(hc, cfg, cg, warnings, err);
 	if (r < 0) {
 		json_decref(cfg);
 		json_decref(hc);
