@@ -103,8 +103,9 @@ static void cgroup_info(struct api *api, json_t *info, json_t *warnings)
 	json_object_set_new(info, "CgroupDriver", json_string(husk_cgroup_driver_name(d.driver)));
 	json_object_set_new(info, "CgroupVersion", json_string(cgroup_version(&d)));
 	if (!on) {
-		char *w = xasprintf("WARNING: %s: resource limits (--memory, --cpus, --pids-limit, "
-				    "...) are refused, and containers share their monitor's cgroup",
+		char *w = xasprintf("WARNING: no cgroup v2 is delegated to husk (%s): resource limits "
+				    "(--memory, --cpus, --pids-limit, ...) are refused, and containers "
+				    "share their monitor's cgroup",
 				    d.why);
 		json_array_append_new(warnings, json_string(w));
 		free(w);

@@ -16,7 +16,11 @@ char *husk_cgroup_path_from(const char *proc_cgroup, const char *mountinfo)
 	if (!cg)
 		return NULL;
 	_cleanup_free_ char *path = xstrndup(cg, strcspn(cg, "\n"));
-	/* mountinfo: id parent dev root mountpoint options [optional...] - fstype source ... */
+	/* mountinfo: id parent dev root mountpoint options [optional...] - fstype source ...
+	 * The last mount that shows the cgroup wins: a later mount on the same place hides an
+	 * earlier one (the unified hierarchy bound over /sys/fs/cgroup hides its own mount at
+	 * /sys/fs/cgroup/unified). */
+	char *found = NULL;
 	for (const char *l = mountinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 		_cleanup_free_ char *line = xstrndup(l, strcspn(l, "\n"));
 		char root[4096], point[4096];
@@ -30,11 +34,11 @@ char *husk_cgroup_path_from(const char *proc_cgroup, const char *mountinfo)
 		if (rl && (strncmp(path, root, rl) != 0 || (path[rl] && path[rl] != '/')))
 			continue;
 		const char *rest = path + rl;
-		if (!*rest || streq(rest, "/"))
-			return NULL; /* the root cgroup: everything, not a container */
-		return xasprintf("%s%s", point, rest);
+		free(found);
+		/* the root cgroup: everything, not a container */
+		found = !*rest || streq(rest, "/") ? NULL : xasprintf("%s%s", point, rest);
 	}
-	return NULL;
+	return found;
 }
 
 char *husk_cgroup_path(pid_t pid)

@@ -182,13 +182,82 @@ static int online_cpus(void)
 	return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
 }
 
-static int verify_memory(struct husk_resources *r, const struct husk_delegation *d, bool update,
-			 json_t *warnings, struct husk_error *err)
+/* Docker's checks of the values themselves: wrong wherever they are asked for. */
+static int check_memory(const struct husk_resources *r, bool update, struct husk_error *err)
 {
 	if (r->memory != 0 && r->memory < MIN_MEMORY)
 		return husk_error_set(err, -EINVAL, "Minimum memory limit allowed is 6MB");
+	if (r->memory > 0 && r->memory_swap > 0 && r->memory_swap < r->memory)
+		return husk_error_set(
+		    err, -EINVAL,
+		    "Minimum memoryswap limit should be larger than memory limit, "
+		    "see usage");
+	if (r->memory == 0 && r->memory_swap > 0 && !update)
+		return husk_error_set(
+		    err, -EINVAL,
+		    "You should always set the Memory limit when using Memoryswap "
+		    "limit, see usage");
+	if (r->memory_reservation > 0 && r->memory_reservation < MIN_MEMORY)
+		return husk_error_set(err, -EINVAL, "Minimum memory reservation allowed is 6MB");
+	if (r->memory > 0 && r->memory_reservation > 0 && r->memory < r->memory_reservation)
+		return husk_error_set(
+		    err, -EINVAL,
+		    "Minimum memory limit can not be less than memory reservation "
+		    "limit, see usage");
+	return 0;
+}
+
+static int check_cpu(const struct husk_resources *r, struct husk_error *err)
+{
+	if (r->nano_cpus > 0 && r->cpu_period > 0)
+		return husk_error_set(
+		    err, -EINVAL,
+		    "Conflicting options: Nano CPUs and CPU Period cannot both be "
+		    "set");
+	if (r->nano_cpus > 0 && r->cpu_quota > 0)
+		return husk_error_set(err, -EINVAL,
+				      "Conflicting options: Nano CPUs and CPU Quota cannot both be "
+				      "set");
+	int n = online_cpus();
+	/* The CFS quota's floor is 1 ms of a 100 ms period: 0.01 CPUs. */
+	if (r->nano_cpus != 0 &&
+	    (r->nano_cpus < 10000000 || r->nano_cpus > (int64_t)n * 1000000000))
+		return husk_error_set(err, -EINVAL,
+				      "range of CPUs is from 0.01 to %d.00, as there are only %d "
+				      "CPUs available",
+				      n, n);
+	if (r->cpu_period != 0 && (r->cpu_period < 1000 || r->cpu_period > 1000000))
+		return husk_error_set(
+		    err, -EINVAL,
+		    "CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
+		    "than 1s (i.e. 1000000)");
+	if (r->cpu_quota > 0 && r->cpu_quota < 1000)
+		return husk_error_set(err, -EINVAL,
+				      "CPU cfs quota can not be less than 1ms (i.e. 1000)");
+	return 0;
+}
+
+static int check_cpusets(const struct husk_resources *r, struct husk_error *err)
+{
+	uint64_t bits[16];
+	if (r->cpuset_cpus && husk_cpuset_parse(r->cpuset_cpus, bits) < 0)
+		return husk_error_set(err, -EINVAL, "Invalid value %s for cpuset cpus",
+				      r->cpuset_cpus);
+	if (r->cpuset_mems && husk_cpuset_parse(r->cpuset_mems, bits) < 0)
+		return husk_error_set(err, -EINVAL, "Invalid value %s for cpuset mems",
+				      r->cpuset_mems);
+	return 0;
+}
+
+/* Then whether the host can honour them. */
+static int check_memory_here(struct husk_resources *r, const struct husk_delegation *d,
+			     json_t *warnings, struct husk_error *err)
+{
 	if (r->memory > 0 && !has(d, HUSK_CG_MEMORY))
 		return unavailable(d, HUSK_CG_MEMORY, "a memory limit (--memory)", err);
+	if (r->memory_reservation > 0 && !has(d, HUSK_CG_MEMORY))
+		return unavailable(d, HUSK_CG_MEMORY, "a memory reservation (--memory-reservation)",
+				   err);
 	if (r->memory_swap > 0 && r->memory > 0 && !(d && d->swap))
 		return husk_error_set(err, -EINVAL,
 				      "cannot set a swap limit (--memory-swap): the kernel has no "
@@ -202,73 +271,27 @@ static int verify_memory(struct husk_resources *r, const struct husk_delegation 
 					"limited without swap."));
 		r->memory_swap = -1;
 	}
-	if (r->memory > 0 && r->memory_swap > 0 && r->memory_swap < r->memory)
-		return husk_error_set(
-		    err, -EINVAL,
-		    "Minimum memoryswap limit should be larger than memory limit, "
-		    "see usage");
-	if (r->memory == 0 && r->memory_swap > 0 && !update)
-		return husk_error_set(
-		    err, -EINVAL,
-		    "You should always set the Memory limit when using Memoryswap "
-		    "limit, see usage");
-	if (r->memory_reservation > 0 && !has(d, HUSK_CG_MEMORY))
-		return unavailable(d, HUSK_CG_MEMORY, "a memory reservation (--memory-reservation)",
-				   err);
-	if (r->memory_reservation > 0 && r->memory_reservation < MIN_MEMORY)
-		return husk_error_set(err, -EINVAL, "Minimum memory reservation allowed is 6MB");
-	if (r->memory > 0 && r->memory_reservation > 0 && r->memory < r->memory_reservation)
-		return husk_error_set(
-		    err, -EINVAL,
-		    "Minimum memory limit can not be less than memory reservation "
-		    "limit, see usage");
 	return 0;
 }
 
-static int verify_cpu(const struct husk_resources *r, const struct husk_delegation *d,
-		      struct husk_error *err)
+static int check_cpu_here(const struct husk_resources *r, const struct husk_delegation *d,
+			  struct husk_error *err)
 {
-	if (r->nano_cpus > 0 && r->cpu_period > 0)
-		return husk_error_set(
-		    err, -EINVAL,
-		    "Conflicting options: Nano CPUs and CPU Period cannot both be "
-		    "set");
-	if (r->nano_cpus > 0 && r->cpu_quota > 0)
-		return husk_error_set(err, -EINVAL,
-				      "Conflicting options: Nano CPUs and CPU Quota cannot both be "
-				      "set");
 	if (r->nano_cpus > 0 && !has(d, HUSK_CG_CPU))
 		return unavailable(d, HUSK_CG_CPU, "a CPU limit (--cpus)", err);
-	int n = online_cpus();
-	/* The CFS quota's floor is 1 ms of a 100 ms period: 0.01 CPUs. */
-	if (r->nano_cpus != 0 &&
-	    (r->nano_cpus < 10000000 || r->nano_cpus > (int64_t)n * 1000000000))
-		return husk_error_set(err, -EINVAL,
-				      "range of CPUs is from 0.01 to %d.00, as there are only %d "
-				      "CPUs available",
-				      n, n);
 	if (r->cpu_shares > 0 && !has(d, HUSK_CG_CPU))
 		return unavailable(d, HUSK_CG_CPU, "CPU shares (--cpu-shares)", err);
 	if ((r->cpu_period > 0 || r->cpu_quota > 0) && !has(d, HUSK_CG_CPU))
 		return unavailable(d, HUSK_CG_CPU,
 				   "a CFS period or quota (--cpu-period, --cpu-quota)", err);
-	if (r->cpu_period != 0 && (r->cpu_period < 1000 || r->cpu_period > 1000000))
-		return husk_error_set(
-		    err, -EINVAL,
-		    "CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
-		    "than 1s (i.e. 1000000)");
-	if (r->cpu_quota > 0 && r->cpu_quota < 1000)
-		return husk_error_set(err, -EINVAL,
-				      "CPU cfs quota can not be less than 1ms (i.e. 1000)");
 	return 0;
 }
 
-static int verify_cpuset(const struct husk_resources *r, const struct husk_delegation *d,
-			 struct husk_error *err)
+static int check_cpusets_here(const struct husk_resources *r, const struct husk_delegation *d,
+			      struct husk_error *err)
 {
 	const char *sets[2] = {r->cpuset_cpus, r->cpuset_mems};
 	const char *have[2] = {d ? d->cpus : NULL, d ? d->mems : NULL};
-	static const char *const kinds[2] = {"cpus", "mems"};
 	static const char *const requested[2] = {"CPUs", "memory nodes"};
 	for (size_t i = 0; i < 2; i++) {
 		if (!sets[i])
@@ -278,11 +301,7 @@ static int verify_cpuset(const struct husk_resources *r, const struct husk_deleg
 					   i ? "cpuset memory nodes (--cpuset-mems)"
 					     : "cpuset CPUs (--cpuset-cpus)",
 					   err);
-		int k = cpuset_within(sets[i], have[i]);
-		if (k < 0)
-			return husk_error_set(err, -EINVAL, "Invalid value %s for cpuset %s",
-					      sets[i], kinds[i]);
-		if (k == 0)
+		if (cpuset_within(sets[i], have[i]) == 0)
 			return husk_error_set(err, -EINVAL,
 					      "Requested %s are not available - requested %s, "
 					      "available: %s",
@@ -294,13 +313,19 @@ static int verify_cpuset(const struct husk_resources *r, const struct husk_deleg
 int husk_resources_verify(struct husk_resources *r, const struct husk_delegation *d, bool update,
 			  json_t *warnings, struct husk_error *err)
 {
-	int k = verify_memory(r, d, update, warnings, err);
+	int k = check_memory(r, update, err);
 	if (k == 0)
-		k = verify_cpu(r, d, err);
+		k = check_cpu(r, err);
+	if (k == 0)
+		k = check_cpusets(r, err);
+	if (k == 0)
+		k = check_memory_here(r, d, warnings, err);
+	if (k == 0)
+		k = check_cpu_here(r, d, err);
 	if (k == 0 && r->pids_limit > 0 && !has(d, HUSK_CG_PIDS))
 		k = unavailable(d, HUSK_CG_PIDS, "a pids limit (--pids-limit)", err);
 	if (k == 0)
-		k = verify_cpuset(r, d, err);
+		k = check_cpusets_here(r, d, err);
 	return k;
 }
 
