@@ -95,6 +95,10 @@ static int update_resources(struct api *api, json_t *hc, const json_t *body, con
 		husk_resources_store(&cur, hc);
 		*out = json_object();
 		husk_resources_store(&cur, *out);
+		/* "No limit" is null in HostConfig; to the monitor, a limit lifted is -1 (pids.max
+		 * "max"), not one left as it is. */
+		if (cur.pids_set && cur.pids_limit <= 0)
+			json_object_set_new(*out, "PidsLimit", json_integer(-1));
 	} else {
 		husk_error_prefix(err, "Cannot update container %s", id);
 	}
