@@ -56,9 +56,11 @@ static void check_create_fails(const char *hc, const struct husk_delegation *d, 
 static void test_docker_messages(void)
 {
 	struct husk_delegation d = full();
-	check_create_fails("{'Memory': 4194304}", &d, -EINVAL, "Minimum memory limit allowed is 6MB");
-	check_create_fails("{'Memory': 67108864, 'MemorySwap': 33554432}", &d, -EINVAL,
-			   "Minimum memoryswap limit should be larger than memory limit, see usage");
+	check_create_fails("{'Memory': 4194304}", &d, -EINVAL,
+			   "Minimum memory limit allowed is 6MB");
+	check_create_fails(
+	    "{'Memory': 67108864, 'MemorySwap': 33554432}", &d, -EINVAL,
+	    "Minimum memoryswap limit should be larger than memory limit, see usage");
 	check_create_fails("{'MemorySwap': 33554432}", &d, -EINVAL,
 			   "You should always set the Memory limit when using Memoryswap limit");
 	check_create_fails("{'MemoryReservation': 1048576}", &d, -EINVAL,
@@ -81,7 +83,8 @@ static void test_docker_messages(void)
 			   "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s");
 	check_create_fails("{'CpuQuota': 999}", &d, -EINVAL,
 			   "CPU cfs quota can not be less than 1ms (i.e. 1000)");
-	check_create_fails("{'CpusetCpus': '1-a'}", &d, -EINVAL, "Invalid value 1-a for cpuset cpus");
+	check_create_fails("{'CpusetCpus': '1-a'}", &d, -EINVAL,
+			   "Invalid value 1-a for cpuset cpus");
 	check_create_fails("{'CpusetCpus': '0-3'}", &d, -EINVAL,
 			   "Requested CPUs are not available - requested 0-3, available: 0-1");
 	check_create_fails("{'CpusetMems': '1'}", &d, -EINVAL,
@@ -231,7 +234,8 @@ static void test_settings(void)
 	check_settings("{'PidsLimit': 20}", "pids.max=20;");
 	check_settings("{'PidsLimit': -1}", "pids.max=max;");
 	check_settings("{'PidsLimit': null}", "");
-	check_settings("{'CpusetCpus': '0-1', 'CpusetMems': '0'}", "cpuset.cpus=0-1;cpuset.mems=0;");
+	check_settings("{'CpusetCpus': '0-1', 'CpusetMems': '0'}",
+		       "cpuset.cpus=0-1;cpuset.mems=0;");
 }
 
 static struct husk_resources parsed(const char *hc_text)
@@ -292,15 +296,17 @@ static void test_update_merge(void)
 	CHECK_STREQ(err.message, "Conflicting options: CPU Quota cannot be updated as NanoCPUs has "
 				 "already been set");
 	CHECK_EQ(update(&r, "{'CpuPeriod': 20000}", &err), -EINVAL);
-	CHECK_STREQ(err.message, "Conflicting options: CPU Period cannot be updated as NanoCPUs has "
-				 "already been set");
+	CHECK_STREQ(err.message,
+		    "Conflicting options: CPU Period cannot be updated as NanoCPUs has "
+		    "already been set");
 	CHECK_EQ(update(&r, "{'NanoCpus': 1000000000}", &err), 0);
 	CHECK_EQ(r.nano_cpus, 1000000000);
 	husk_resources_clear(&r);
 	r = parsed("{'CpuQuota': 20000}");
 	CHECK_EQ(update(&r, "{'NanoCpus': 1000000000}", &err), -EINVAL);
-	CHECK_STREQ(err.message, "Conflicting options: Nano CPUs cannot be updated as CPU Quota has "
-				 "already been set");
+	CHECK_STREQ(err.message,
+		    "Conflicting options: Nano CPUs cannot be updated as CPU Quota has "
+		    "already been set");
 	husk_resources_clear(&r);
 	/* Docker's quirk: no memory limit (MemorySwap 0) takes none without --memory-swap */
 	r = parsed("{}");
@@ -321,11 +327,11 @@ static void check_file(const char *dir, const char *file, const char *want)
 /* A fake cgroup: the files a real one has, empty. */
 static void fake_cgroup(const char *dir, const char *controllers)
 {
-	static const char *const files[] = {"cgroup.procs",    "cgroup.subtree_control",
-					    "memory.max",      "memory.swap.max",
-					    "memory.low",      "cpu.max",
-					    "cpu.weight",      "pids.max",
-					    "cpuset.cpus",     "cpuset.mems"};
+	static const char *const files[] = {"cgroup.procs", "cgroup.subtree_control",
+					    "memory.max",   "memory.swap.max",
+					    "memory.low",   "cpu.max",
+					    "cpu.weight",   "pids.max",
+					    "cpuset.cpus",  "cpuset.mems"};
 	mkdir(dir, 0755);
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		free(test_write_file(dir, files[i], ""));
@@ -394,8 +400,8 @@ static void test_make_container(void)
 	char *ctr = NULL;
 	struct husk_error err = {0};
 	const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-	CHECK_EQ(husk_cgroup_make_container(HUSK_CGROUP_CGROUPFS, root, id, HUSK_CG_ALL, &ctr, &err),
-		 0);
+	CHECK_EQ(
+	    husk_cgroup_make_container(HUSK_CGROUP_CGROUPFS, root, id, HUSK_CG_ALL, &ctr, &err), 0);
 	char *want = xasprintf("%s/husk-0123456789ab", root);
 	CHECK_STREQ(ctr, want);
 	struct stat st;
@@ -403,8 +409,8 @@ static void test_make_container(void)
 	check_file(root, "cgroup.subtree_control", "+cpu +memory +pids");
 	free(ctr);
 	/* again (a new monitor after a restart): the same one */
-	CHECK_EQ(husk_cgroup_make_container(HUSK_CGROUP_CGROUPFS, root, id, HUSK_CG_ALL, &ctr, &err),
-		 0);
+	CHECK_EQ(
+	    husk_cgroup_make_container(HUSK_CGROUP_CGROUPFS, root, id, HUSK_CG_ALL, &ctr, &err), 0);
 	CHECK_STREQ(ctr, want);
 	free(ctr);
 	free(want);
@@ -414,8 +420,9 @@ static void test_make_container(void)
 	char *mon = xasprintf("%s/monitor", scope);
 	mkdir(mon, 0755);
 	free(test_write_file(mon, "cgroup.procs", ""));
-	CHECK_EQ(husk_cgroup_make_container(HUSK_CGROUP_SYSTEMD, scope, id, HUSK_CG_PIDS, &ctr, &err),
-		 0);
+	CHECK_EQ(
+	    husk_cgroup_make_container(HUSK_CGROUP_SYSTEMD, scope, id, HUSK_CG_PIDS, &ctr, &err),
+	    0);
 	want = xasprintf("%s/container", scope);
 	CHECK_STREQ(ctr, want);
 	check_file(mon, "cgroup.procs", "0"); /* "0": the writer itself */
