@@ -221,6 +221,11 @@ int main(int argc, char **argv)
 	/* systemd sets INVOCATION_ID for the processes of its units: ours get scopes. */
 	api.systemd = getenv("INVOCATION_ID") != NULL;
 	api.cgroup_root = str_empty(cgroup_root) ? NULL : xstrdup(cgroup_root);
+	if (api.systemd && api.cgroup_root)
+		husk_log(LOG_WARNING,
+			 "cgroup root %s not used: under systemd each container's cgroup is in its "
+			 "monitor's scope",
+			 api.cgroup_root);
 	struct husk_error err = {0};
 	if (husk_store_open(&api.store, data, run, &err) < 0) {
 		husk_log(LOG_ERR, "%s", err.message);
