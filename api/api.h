@@ -19,8 +19,14 @@ struct api {
 	unsigned idle_timeout;	 /* seconds; 0 = never exit */
 	uid_t owner;
 	bool activated;		 /* started with LISTEN_FDS */
+	bool systemd;		 /* started by systemd (INVOCATION_ID): monitors get scopes */
+	char *cgroup_root;	 /* --cgroup-root / HUSK_CGROUP_ROOT, or NULL */
 
 	/* Idle accounting: open connections and the time the last one closed. */
 	atomic_int connections;
 	atomic_llong last_activity_ms;
 };
+
+struct husk_delegation;
+/* What cgroups containers get here (core/delegation.h), detected now. */
+void api_delegation(const struct api *api, struct husk_delegation *d);

@@ -5,6 +5,7 @@
 #include "router.h"
 
 #include "core/create.h"
+#include "core/delegation.h"
 #include "core/events.h"
 #include "core/filters.h"
 #include "core/health.h"
@@ -39,8 +40,11 @@ enum MHD_Result h_containers_create(struct req *r)
 	char id[65];
 	json_t *warnings = json_array();
 	const char *name = query(r, "name");
-	int k = husk_create_container(&r->api->store, &r->api->idmap, body, str_empty(name) ? NULL : name, id,
-				      warnings, &err);
+	struct husk_delegation cg;
+	api_delegation(r->api, &cg);
+	int k = husk_create_container(&r->api->store, &r->api->idmap, &cg, body,
+				      str_empty(name) ? NULL : name, id, warnings, &err);
+	husk_delegation_clear(&cg);
 	json_decref(body);
 	if (k < 0) {
 		json_decref(warnings);

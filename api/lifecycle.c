@@ -236,7 +236,7 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	struct pending *att[MAX_PENDING];
 	size_t natt = pending_take(id, att, MAX_PENDING);
 	int fds[MAX_PENDING];
-	char *argv[14 + 2 * MAX_PENDING];
+	char *argv[16 + 2 * MAX_PENDING];
 	char attach_args[MAX_PENDING][32];
 	size_t a = 0;
 	argv[a++] = api->monitor_path;
@@ -252,9 +252,14 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	husk_idmap_format(&api->idmap, idmap, sizeof idmap);
 	argv[a++] = "--idmap";
 	argv[a++] = idmap;
-	/* systemd sets INVOCATION_ID for its services: we run under it, so should monitors. */
-	if (getenv("INVOCATION_ID"))
+	/* Under systemd, monitors get scopes of their own (their containers' cgroups are in
+	 * them); elsewhere the configured cgroup root is where containers' cgroups go. */
+	if (api->systemd) {
 		argv[a++] = "--scope";
+	} else if (api->cgroup_root) {
+		argv[a++] = "--cgroup-root";
+		argv[a++] = api->cgroup_root;
+	}
 	for (size_t i = 0; i < natt; i++) {
 		unsigned f = att[i]->flags;
 		fds[i] = att[i]->fd;

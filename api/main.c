@@ -22,12 +22,16 @@
 static void usage(FILE *f)
 {
 	fputs("usage: husk-api [--listen unix:PATH] [--idle-timeout SECONDS] [--data-dir DIR]\n"
-	      "                [--run-dir DIR] [--verbose]\n"
+	      "                [--run-dir DIR] [--cgroup-root DIR] [--verbose]\n"
 	      "\n"
 	      "Serves the Docker Engine API on the socket passed by a socket activator\n"
 	      "(LISTEN_FDS), or on --listen (default $XDG_RUNTIME_DIR/husk/husk.sock).\n"
 	      "  --idle-timeout N  exit after N seconds without connections (0 = never;\n"
-	      "                    default 10 when activated, else 0)\n",
+	      "                    default 10 when activated, else 0)\n"
+	      "  --cgroup-root DIR a cgroup v2 directory delegated to this user, where each\n"
+	      "                    container gets a cgroup of its own (for resource limits)\n"
+	      "                    when husk-api is not run by systemd (default:\n"
+	      "                    $HUSK_CGROUP_ROOT; under systemd, containers get scopes)\n",
 	      f);
 }
 
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
 		{"idle-timeout", required_argument, NULL, 't'},
 		{"data-dir", required_argument, NULL, 'd'},
 		{"run-dir", required_argument, NULL, 'r'},
+		{"cgroup-root", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -151,10 +156,11 @@ int main(int argc, char **argv)
 	 * requests freed, and husk-api's footprint would grow with every connection. */
 	mallopt(M_ARENA_MAX, 1);
 	const char *listen_arg = NULL, *data = NULL, *run = NULL;
+	const char *cgroup_root = getenv("HUSK_CGROUP_ROOT");
 	int64_t idle = -1;
 	bool verbose = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "l:t:d:r:vVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:t:d:r:c:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_arg = optarg;
@@ -170,6 +176,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			run = optarg;
+			break;
+		case 'c':
+			cgroup_root = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -189,6 +198,14 @@ int main(int argc, char **argv)
 
 	static struct api api;
 	api.owner = getuid();
+	/* systemd sets INVOCATION_ID for the processes of its units: ours get scopes. */
+	api.systemd = getenv("INVOCATION_ID") != NULL;
+	api.cgroup_root = str_empty(cgroup_root) ? NULL : xstrdup(cgroup_root);
+	if (api.systemd && api.cgroup_root)
+		husk_log(LOG_WARNING,
+			 "cgroup root %s not used: under systemd each container's cgroup is in its "
+			 "monitor's scope",
+			 api.cgroup_root);
 	struct husk_error err = {0};
 	if (husk_store_open(&api.store, data, run, &err) < 0) {
 		husk_log(LOG_ERR, "%s", err.message);

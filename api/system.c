@@ -2,7 +2,9 @@
 #include "api.h"
 #include "router.h"
 
+#include "core/cgroup.h"
 #include "core/container.h"
+#include "core/delegation.h"
 #include "core/image.h"
 #include "husk-config.h"
 
@@ -66,10 +68,76 @@ static char *os_pretty_name(void)
 	return xstrdup("Linux");
 }
 
-/* "2" when the unified hierarchy is mounted at /sys/fs/cgroup, "1" on v1 or hybrid hosts. */
-static const char *cgroup_version(void)
+void api_delegation(const struct api *api, struct husk_delegation *d)
 {
+	husk_delegation_detect(api->cgroup_root, api->systemd, d);
+}
+
+/* The cgroup version containers use: 2 where they get cgroups of their own (husk uses v2
+ * only); elsewhere the host's: "2" when the unified hierarchy is mounted at /sys/fs/cgroup,
+ * "1" on v1 or hybrid hosts. */
+static const char *cgroup_version(const struct husk_delegation *d)
+{
+	if (d->driver != HUSK_CGROUP_NONE)
+		return "2";
 	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1";
+}
+
+/* What limits containers can have here, in Docker's fields, and Docker's warnings for what
+ * they cannot (with husk's reason). */
+static void cgroup_info(struct api *api, json_t *info, json_t *warnings)
+{
+	struct husk_delegation d;
+	api_delegation(api, &d);
+	bool on = d.driver != HUSK_CGROUP_NONE;
+	bool mem = on && (d.controllers & HUSK_CG_MEMORY), cpu = on && (d.controllers & HUSK_CG_CPU);
+	bool cpuset = on && (d.controllers & HUSK_CG_CPUSET);
+	bool pids = on && (d.controllers & HUSK_CG_PIDS);
+	json_object_set_new(info, "MemoryLimit", json_boolean(mem));
+	json_object_set_new(info, "SwapLimit", json_boolean(mem && d.swap));
+	json_object_set_new(info, "CpuCfsPeriod", json_boolean(cpu));
+	json_object_set_new(info, "CpuCfsQuota", json_boolean(cpu));
+	json_object_set_new(info, "CPUShares", json_boolean(cpu));
+	json_object_set_new(info, "CPUSet", json_boolean(cpuset));
+	json_object_set_new(info, "PidsLimit", json_boolean(pids));
+	json_object_set_new(info, "CgroupDriver", json_string(husk_cgroup_driver_name(d.driver)));
+	json_object_set_new(info, "CgroupVersion", json_string(cgroup_version(&d)));
+	if (!on) {
+		char *w = xasprintf("WARNING: no cgroup v2 is delegated to husk (%s): resource limits "
+				    "(--memory, --cpus, --pids-limit, ...) are refused, and containers "
+				    "share their monitor's cgroup",
+				    d.why);
+		json_array_append_new(warnings, json_string(w));
+		free(w);
+	} else {
+		static const struct {
+			unsigned ctrl;
+			const char *what;
+		} limits[] = {{HUSK_CG_MEMORY, "memory limits"},
+			      {HUSK_CG_CPU, "CPU limits and shares"},
+			      {HUSK_CG_CPUSET, "cpusets"},
+			      {HUSK_CG_PIDS, "pids limits"}};
+		for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
+			if (d.controllers & limits[i].ctrl)
+				continue;
+			char why[768];
+			husk_delegation_why_not(&d, limits[i].ctrl, why, sizeof why);
+			char *w = xasprintf("WARNING: no %s: %s", limits[i].what, why);
+			json_array_append_new(warnings, json_string(w));
+			free(w);
+		}
+	}
+	/* Docker's own words, which scripts look for. */
+	static const char *const docker[] = {
+	    "WARNING: No memory limit support",	   "WARNING: No swap limit support",
+	    "WARNING: No cpu cfs quota support",   "WARNING: No cpu cfs period support",
+	    "WARNING: No cpu shares support",	   "WARNING: No cpuset support",
+	    "WARNING: No pids limit support"};
+	bool ok[ARRAY_SIZE(docker)] = {mem, mem && d.swap, cpu, cpu, cpu, cpuset, pids};
+	for (size_t i = 0; i < ARRAY_SIZE(docker); i++)
+		if (!ok[i])
+			json_array_append_new(warnings, json_string(docker[i]));
+	husk_delegation_clear(&d);
 }
 
 enum MHD_Result h_info(struct req *r)
@@ -107,11 +175,8 @@ enum MHD_Result h_info(struct req *r)
 				    "and /etc/subgid: containers get a single-id user namespace "
 				    "(only root inside; image files owned by other users are "
 				    "given to root)"));
-	json_array_append_new(warnings,
-			      json_string("WARNING: no cgroup delegated to husk: resource limits "
-					  "(--memory, --cpus, --pids-limit) are not available"));
-
 	json_t *info = json_object();
+	cgroup_info(api, info, warnings);
 	json_object_set_new(info, "ID", json_string(api->store.data));
 	json_object_set_new(info, "Containers", json_integer((json_int_t)strv_length(ids)));
 	json_object_set_new(info, "ContainersRunning", json_integer(running));
@@ -127,22 +192,12 @@ enum MHD_Result h_info(struct req *r)
 			    json_pack("{s:[s], s:[s,s], s:[], s:[s]}", "Volume", "local",
 				      "Network", "none", "host", "Authorization", "Log",
 				      "json-file"));
-	json_object_set_new(info, "MemoryLimit", json_false());
-	json_object_set_new(info, "SwapLimit", json_false());
-	json_object_set_new(info, "CpuCfsPeriod", json_false());
-	json_object_set_new(info, "CpuCfsQuota", json_false());
-	json_object_set_new(info, "CPUShares", json_false());
-	json_object_set_new(info, "CPUSet", json_false());
-	json_object_set_new(info, "PidsLimit", json_false());
-	json_object_set_new(info, "OomKillDisable", json_false());
 	json_object_set_new(info, "IPv4Forwarding", json_false());
 	json_object_set_new(info, "Debug", json_false());
 	json_object_set_new(info, "NFd", json_integer(0));
 	json_object_set_new(info, "NGoroutines", json_integer(0));
 	json_object_set_new(info, "SystemTime", json_string(now));
 	json_object_set_new(info, "LoggingDriver", json_string("json-file"));
-	json_object_set_new(info, "CgroupDriver", json_string("none"));
-	json_object_set_new(info, "CgroupVersion", json_string(cgroup_version()));
 	json_object_set_new(info, "NEventsListener", json_integer(0));
 	json_object_set_new(info, "KernelVersion", json_string(u.release));
 	json_object_set_new(info, "OperatingSystem", json_string(os));

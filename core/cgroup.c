@@ -1,6 +1,7 @@
 #include "cgroup.h"
 #include "fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -15,7 +16,11 @@ char *husk_cgroup_path_from(const char *proc_cgroup, const char *mountinfo)
 	if (!cg)
 		return NULL;
 	_cleanup_free_ char *path = xstrndup(cg, strcspn(cg, "\n"));
-	/* mountinfo: id parent dev root mountpoint options [optional...] - fstype source ... */
+	/* mountinfo: id parent dev root mountpoint options [optional...] - fstype source ...
+	 * The last mount that shows the cgroup wins: a later mount on the same place hides an
+	 * earlier one (the unified hierarchy bound over /sys/fs/cgroup hides its own mount at
+	 * /sys/fs/cgroup/unified). */
+	char *found = NULL;
 	for (const char *l = mountinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 		_cleanup_free_ char *line = xstrndup(l, strcspn(l, "\n"));
 		char root[4096], point[4096];
@@ -29,14 +34,14 @@ char *husk_cgroup_path_from(const char *proc_cgroup, const char *mountinfo)
 		if (rl && (strncmp(path, root, rl) != 0 || (path[rl] && path[rl] != '/')))
 			continue;
 		const char *rest = path + rl;
-		if (!*rest || streq(rest, "/"))
-			return NULL; /* the root cgroup: everything, not a container */
-		return xasprintf("%s%s", point, rest);
+		free(found);
+		/* the root cgroup: everything, not a container */
+		found = !*rest || streq(rest, "/") ? NULL : xasprintf("%s%s", point, rest);
 	}
-	return NULL;
+	return found;
 }
 
-char *husk_cgroup_dir(pid_t pid)
+char *husk_cgroup_path(pid_t pid)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
@@ -44,7 +49,12 @@ char *husk_cgroup_dir(pid_t pid)
 	if (read_file(p, &cg, NULL, 65536) < 0 ||
 	    read_file("/proc/self/mountinfo", &mi, NULL, 4 << 20) < 0)
 		return NULL;
-	char *dir = husk_cgroup_path_from(cg, mi);
+	return husk_cgroup_path_from(cg, mi);
+}
+
+char *husk_cgroup_dir(pid_t pid)
+{
+	char *dir = husk_cgroup_path(pid);
 	struct stat st;
 	if (!dir || stat(dir, &st) < 0 || st.st_uid != getuid()) {
 		free(dir);
@@ -134,4 +144,110 @@ int husk_cgroup_freeze(const char *dir, bool frozen, int timeout_ms, struct husk
 			usleep(1000);
 	}
 	return 0;
+}
+
+static const char *const controller_names[] = {"cpu", "cpuset", "io", "memory", "pids"};
+
+unsigned husk_cgroup_parse_controllers(const char *text)
+{
+	unsigned mask = 0;
+	for (const char *w = text; w && *w;) {
+		w += strspn(w, " \t\n");
+		size_t n = strcspn(w, " \t\n");
+		for (size_t i = 0; i < ARRAY_SIZE(controller_names); i++)
+			if (n == strlen(controller_names[i]) &&
+			    strncmp(w, controller_names[i], n) == 0)
+				mask |= 1u << i;
+		w += n;
+	}
+	return mask;
+}
+
+const char *husk_cgroup_format_controllers(unsigned mask, char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(controller_names); i++)
+		if (mask & (1u << i) && len < n)
+			len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? " " : "",
+						controller_names[i]);
+	return buf;
+}
+
+unsigned husk_cgroup_controllers(const char *dir, const char *file)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	_cleanup_free_ char *text = NULL;
+	if (read_file(path, &text, NULL, 4096) < 0)
+		return 0;
+	return husk_cgroup_parse_controllers(text);
+}
+
+int husk_cgroup_write(const char *dir, const char *file, const char *value, struct husk_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, -errno, "cannot open %s: %s", path, strerror(errno));
+	/* One write: the kernel takes (or refuses) the value as a whole. */
+	ssize_t n = write(fd, value, strlen(value));
+	if (n < 0)
+		return husk_error_set(err, -errno, "cannot write \"%s\" to %s: %s", value, path,
+				      strerror(errno));
+	return 0;
+}
+
+int husk_cgroup_enable(const char *dir, unsigned mask, struct husk_error *err)
+{
+	unsigned want = mask & husk_cgroup_controllers(dir, "cgroup.controllers") &
+			~husk_cgroup_controllers(dir, "cgroup.subtree_control");
+	char buf[128];
+	size_t len = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(controller_names); i++)
+		if (want & (1u << i))
+			len += (size_t)snprintf(buf + len, sizeof buf - len, "%s+%s",
+						len ? " " : "", controller_names[i]);
+	return want ? husk_cgroup_write(dir, "cgroup.subtree_control", buf, err) : 0;
+}
+
+int husk_cgroup_enter(const char *dir, pid_t pid, struct husk_error *err)
+{
+	char v[24];
+	snprintf(v, sizeof v, "%d", (int)pid);
+	return husk_cgroup_write(dir, "cgroup.procs", v, err);
+}
+
+bool husk_cgroup_populated(const char *dir)
+{
+	uint64_t v;
+	return husk_cgroup_read(dir, "cgroup.events", "populated", &v) == 0 && v != 0;
+}
+
+/* Children first; a cgroup is removed with rmdir (its files go with it). */
+static int remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_type == DT_DIR && !streq(e->d_name, ".") && !streq(e->d_name, "..")) {
+			_cleanup_free_ char *sub = xasprintf("%s/%s", dir, e->d_name);
+			remove_tree(sub);
+		}
+	closedir(d);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+int husk_cgroup_remove(const char *dir, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		int r = remove_tree(dir);
+		/* EBUSY: a process is still there (the last ones are being reaped). */
+		if (r != -EBUSY || mono_ms() >= deadline)
+			return r;
+		usleep(5000);
+	}
 }

@@ -1,4 +1,5 @@
 #include "container.h"
+#include "cgroup.h"
 #include "fs.h"
 #include "json.h"
 #include "log.h"
@@ -169,6 +170,22 @@ int husk_container_save_config(const struct husk_store *s, const char *id, const
 	return json_store_path(p, config, true);
 }
 
+/* The container's own cgroup, where its monitor could not remove it (it was killed). Only a
+ * cgroup of the two shapes monitors make is removed, and only once empty. */
+static void remove_cgroup(const struct husk_store *s, const char *id)
+{
+	struct husk_state st;
+	husk_state_load(s, id, &st);
+	const char *base = strrchr(st.cgroup, '/');
+	int r = base && (streq(base, "/container") || str_startswith(base, "/husk-"))
+		    ? husk_cgroup_remove(st.cgroup, 1000)
+		    : 0;
+	if (r < 0 && r != -ENOENT)
+		husk_log(LOG_WARNING, "cannot remove the cgroup %s of container %.12s", st.cgroup,
+			 id);
+	husk_state_clear(&st);
+}
+
 int husk_container_remove_files(const struct husk_store *s, const struct husk_idmap *m,
 				const char *id, struct husk_error *err)
 {
@@ -176,6 +193,7 @@ int husk_container_remove_files(const struct husk_store *s, const struct husk_id
 	_cleanup_free_ char *trash = husk_store_data_path(s, "containers/" HUSK_REMOVING_PREFIX "%s",
 							  id);
 	_cleanup_free_ char *run = husk_container_run_dir(s, id);
+	remove_cgroup(s, id);
 
 	/* The rename makes the container vanish for every reader at once; what follows may
 	 * take a while for a big upper dir. */

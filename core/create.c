@@ -301,8 +301,8 @@ static int check_unsupported(const json_t *hc, struct husk_error *err)
 	return 0;
 }
 
-static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
-			     struct husk_error *err)
+static int check_host_config(json_t *hc, const json_t *cfg, const struct husk_delegation *cg,
+			     json_t *warnings, struct husk_error *err)
 {
 	int bad = check_unsupported(hc, err);
 	if (bad < 0)
@@ -333,7 +333,7 @@ static int check_host_config(json_t *hc, const json_t *cfg, json_t *warnings,
 		return husk_error_set(err, -EINVAL, "invalid StopTimeout %lld",
 				      (long long)st);
 
-	int r = husk_resources_check(hc, err);
+	int r = husk_resources_create(hc, cg, warnings, err);
 	if (r < 0)
 		return r;
 
@@ -554,7 +554,7 @@ static int pick_name(const struct husk_store *s, const char *name, char **out,
 }
 
 int husk_create_container(const struct husk_store *s, const struct husk_idmap *m,
-			  const json_t *body, const char *name,
+			  const struct husk_delegation *cg, const json_t *body, const char *name,
 			  char id_out[65], json_t *warnings, struct husk_error *err)
 {
 	if (!json_is_object(body) || json_object_size(body) == 0)
@@ -593,7 +593,7 @@ int husk_create_container(const struct husk_store *s, const struct husk_idmap *m
 	json_t *hc = jobj(body, "HostConfig") ? json_deep_copy(jobj(body, "HostConfig"))
 					      : json_object();
 	json_t *points = NULL;
-	r = check_host_config(hc, cfg, warnings, err);
+	r = check_host_config(hc, cfg, cg, warnings, err);
 	if (r == 0)
 		r = husk_mount_points_build(hc, cfg, &points, err);
 	if (r < 0) {

@@ -8,11 +8,14 @@
 
 #include <jansson.h>
 
+struct husk_delegation;
+
 /* body: the POST /containers/create request (Config fields at the top level, HostConfig,
- * NetworkingConfig). name: the ?name= value or NULL. On success writes the new id and appends
- * warnings (strings) to the array. */
+ * NetworkingConfig). name: the ?name= value or NULL. cg: what cgroups containers get here
+ * (resource limits are refused where they cannot be honoured; NULL: none). On success writes
+ * the new id and appends warnings (strings) to the array. */
 int husk_create_container(const struct husk_store *s, const struct husk_idmap *m,
-			  const json_t *body, const char *name,
+			  const struct husk_delegation *cg, const json_t *body, const char *name,
 			  char id_out[65], json_t *warnings, struct husk_error *err);
 
 /* Docker's merge of an image's config into a container's Config (daemon/commit.go merge). */

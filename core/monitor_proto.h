@@ -16,9 +16,15 @@
  *                                                  the fd (a hijacked client connection) is
  *                                                  the monitor's from now on
  *   {"op":"resize","h":H,"w":W}                    the TTY's window size
- *   {"op":"update","restartPolicy":{"Name":"always","MaximumRetryCount":0}}
- *                                                  the restart policy for the next exits
- *                                                  (docker update; config.json is husk-api's)
+ *   {"op":"update","restartPolicy":{"Name":"always","MaximumRetryCount":0},
+ *    "resources":{"Memory":N,"MemorySwap":N,"NanoCpus":N,"PidsLimit":N,...}}
+ *                                                  docker update; config.json is husk-api's.
+ *                                                  Either member may be left out.
+ *                                                  restartPolicy: the policy for the next
+ *                                                  exits. resources: the container's limits as
+ *                                                  they now are (HostConfig's fields, merged
+ *                                                  by husk-api), written into its cgroup; fails
+ *                                                  (-EOPNOTSUPP) when it has none of its own
  *   {"op":"exec","exec":EID,"tty":b[,"h":H,"w":W]} [+ fd]
  *                                                  start exec EID (its record, core/exec.h,
  *                                                  says what); tty: the stream is raw, not
@@ -35,9 +41,13 @@
  *                                                  is not running, already paused, not paused
  *
  * Starting: husk-api runs `husk-monitor --id ID --data-dir D --run-dir R --sync-fd N
- * [--attach-fd FD:FLAGS]...`; the monitor writes one JSON line on the sync fd when the
- * container runs ({"ok":true,"pid":P}) or could not start ({"ok":false,"code":C,
- * "message":"...","exitCode":127}), then closes it. */
+ * [--attach-fd FD:FLAGS]... [--scope | --cgroup-root DIR]`; the monitor writes one JSON line
+ * on the sync fd when the container runs ({"ok":true,"pid":P}) or could not start
+ * ({"ok":false,"code":C, "message":"...","exitCode":127}), then closes it. With --scope it
+ * first asks for its systemd scope ({"scope":PID}, answered "ok" or why not); its container's
+ * cgroup is then <scope>/container (the monitor moves to <scope>/monitor). With --cgroup-root
+ * it is DIR/husk-<id12> (core/delegation.h). The monitor records that cgroup in state.json
+ * ("Cgroup") and removes it at its end. */
 #pragma once
 
 #include "error.h"

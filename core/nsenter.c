@@ -36,7 +36,22 @@ static int foreign_namespaces(pid_t pid, int *flags)
 	return 0;
 }
 
-pid_t husk_fork_into(int pidfd, pid_t target, struct husk_error *err)
+/* How far the helper got, with the result. */
+enum { AT_CGROUP, AT_SETNS, AT_CLONE };
+
+static int enter_cgroup(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = write(fd, "0", 1) == 1 ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+pid_t husk_fork_into(int pidfd, pid_t target, const char *cgroup, struct husk_error *err)
 {
 	int flags, r = foreign_namespaces(target, &flags);
 	if (r < 0)
@@ -47,11 +62,14 @@ pid_t husk_fork_into(int pidfd, pid_t target, struct husk_error *err)
 	pid_t h = fork();
 	if (h == 0) {
 		/* The helper: joins, makes the process, reports its pid, goes. */
-		int32_t v;
+		int32_t v[2] = {AT_CGROUP, cgroup ? enter_cgroup(cgroup) : 0};
 		close(p[0]);
-		if (setns(pidfd, flags) < 0) {
-			v = -errno;
-		} else {
+		if (v[1] == 0) {
+			v[0] = AT_SETNS;
+			if (setns(pidfd, flags) < 0)
+				v[1] = -errno;
+		}
+		if (v[1] == 0) {
 			/* clone() without a stack is fork(); CLONE_PARENT makes the process our
 			 * caller's child, not the helper's. */
 			pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL,
@@ -60,9 +78,10 @@ pid_t husk_fork_into(int pidfd, pid_t target, struct husk_error *err)
 				close(p[1]);
 				return 0;
 			}
-			v = child < 0 ? -errno : child;
+			v[0] = AT_CLONE;
+			v[1] = child < 0 ? -errno : child;
 		}
-		(void)!write(p[1], &v, sizeof v);
+		(void)!write(p[1], v, sizeof v);
 		_exit(0);
 	}
 	close(p[1]);
@@ -70,14 +89,18 @@ pid_t husk_fork_into(int pidfd, pid_t target, struct husk_error *err)
 		close(p[0]);
 		return husk_error_sys(err, -errno, "fork");
 	}
-	int32_t v = 0;
-	ssize_t n = read_full(p[0], &v, sizeof v);
+	int32_t v[2] = {0, 0};
+	ssize_t n = read_full(p[0], v, sizeof v);
 	close(p[0]);
 	while (waitpid(h, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof v)
 		return husk_error_set(err, -EIO, "cannot enter the container: the helper died");
-	if (v < 0)
-		return husk_error_sys(err, v, "cannot enter the container's namespaces");
-	return (pid_t)v;
+	if (v[1] < 0 && v[0] == AT_CGROUP)
+		return husk_error_sys(err, v[1], "cannot enter the container's cgroup %s", cgroup);
+	if (v[1] < 0 && v[0] == AT_SETNS)
+		return husk_error_sys(err, v[1], "cannot enter the container's namespaces");
+	if (v[1] < 0)
+		return husk_error_sys(err, v[1], "cannot start a process in the container");
+	return (pid_t)v[1];
 }

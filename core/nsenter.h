@@ -12,6 +12,8 @@
 #include <sys/types.h>
 
 /* Like fork(): 0 in the new process, its pid in the caller, or -errno with err set. pidfd is
- * a pidfd of target (kept open by the caller across calls). The caller must be
- * single-threaded. */
-pid_t husk_fork_into(int pidfd, pid_t target, struct husk_error *err);
+ * a pidfd of target (kept open by the caller across calls). cgroup: the container's own cgroup
+ * v2 directory (or NULL), which the helper enters before the namespaces (inside the container's
+ * cgroup namespace its own cgroup is out of sight, and the kernel refuses moves from there), so
+ * the new process is made in it. The caller must be single-threaded. */
+pid_t husk_fork_into(int pidfd, pid_t target, const char *cgroup, struct husk_error *err);

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <linux/close_range.h>
 #include <net/if.h>
 #include <sched.h>
@@ -65,6 +66,7 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->rlimits);
 	strv_free(spec->extra_groups);
 	free(spec->init_path);
+	free(spec->cgroup);
 	memset(spec, 0, sizeof *spec);
 }
 
@@ -243,6 +245,7 @@ struct child {
 	int sync;
 	bool have_tty_gid;			 /* container: devpts may use gid 5 */
 	bool exec;				 /* an exec'd process joining a container */
+	bool late_cgroupns;			 /* cloned into its cgroup: make the namespace then */
 	const struct husk_exec_filters *filters; /* exec: prebuilt seccomp filters */
 	char exe[4096];
 	char **env;
@@ -402,7 +405,12 @@ _noreturn_ static void child_main(struct child *c)
 	reset_signals();
 	if (read(c->sync, &go, 1) != 1 || go != 'G')
 		_exit(1); /* the monitor could not map our ids; it reports why */
-	exec_or_report(c, container_setup(c, &err), &err);
+	/* A cgroup namespace rooted at the container's own cgroup: made here, as we are in it
+	 * now (clone makes the new namespace at the parent's cgroup). */
+	int r = 0;
+	if (c->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		r = husk_error_sys(&err, -errno, "cannot create the cgroup namespace");
+	exec_or_report(c, r ? r : container_setup(c, &err), &err);
 }
 
 static int recv_report(int sock, struct child_report *rep, int *fd)
@@ -447,6 +455,39 @@ int husk_runtime_report(int sync, int *pty, struct husk_error *err)
 	return husk_error_set(err, -EIO, "process setup failed: bad report");
 }
 
+/* Like fork() (no new stack: the monitor is single-threaded), into new namespaces, and into
+ * the container's cgroup from its first instruction where it has one (CLONE_INTO_CGROUP: the
+ * kernel checks our right to move a process there, as a write to its cgroup.procs would). */
+static pid_t clone_container(uint64_t flags, const char *cgroup, struct husk_error *err)
+{
+	pid_t pid;
+	if (!cgroup) {
+		pid = (pid_t)syscall(SYS_clone, flags | CLONE_NEWCGROUP | SIGCHLD, NULL, NULL, NULL,
+				     NULL);
+	} else {
+		int fd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return husk_error_sys(err, -errno, "cannot open the container's cgroup %s",
+					      cgroup);
+		struct clone_args args = {.flags = flags | CLONE_INTO_CGROUP,
+					  .exit_signal = SIGCHLD,
+					  .cgroup = (uint64_t)fd};
+		pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+		if (pid != 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+		}
+	}
+	if (pid < 0 && cgroup)
+		return husk_error_sys(err, -errno,
+				      "cannot create the container's namespaces in its cgroup %s",
+				      cgroup);
+	if (pid < 0)
+		return husk_error_sys(err, -errno, "cannot create the container's namespaces");
+	return pid;
+}
+
 /* Both starts: proc empty, the command there, the handshake socket made. */
 static int prepare(const struct husk_spec *spec, struct husk_process *proc, int sv[2],
 		   struct husk_error *err)
@@ -470,23 +511,23 @@ int husk_runtime_start(const struct husk_spec *spec, const struct husk_idmap *id
 	if (r < 0)
 		return r;
 	bool have_tty_gid = husk_idmap_has_range(idmap) && idmap->subgid_count >= 5;
-	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
-			      CLONE_NEWIPC | CLONE_NEWCGROUP;
+	uint64_t flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (spec->net != HUSK_NET_HOST)
 		flags |= CLONE_NEWNET;
-	/* clone() without a new stack behaves like fork(): the monitor is single-threaded. */
-	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t pid = clone_container(flags, spec->cgroup, err);
 	if (pid < 0) {
-		int e = -errno;
 		close(sv[0]);
 		close(sv[1]);
-		return husk_error_sys(err, e, "cannot create the container's namespaces");
+		return pid;
 	}
 	if (pid == 0) {
 		close(sv[0]);
 		static struct child c; /* off the stack: exe is large */
-		c = (struct child){
-		    .spec = spec, .io = stdio, .sync = sv[1], .have_tty_gid = have_tty_gid};
+		c = (struct child){.spec = spec,
+				   .io = stdio,
+				   .sync = sv[1],
+				   .have_tty_gid = have_tty_gid,
+				   .late_cgroupns = spec->cgroup != NULL};
 		child_main(&c);
 	}
 	close(sv[1]);
@@ -528,7 +569,7 @@ int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
 	int r = prepare(spec, proc, sv, err);
 	if (r < 0)
 		return r;
-	pid_t child = husk_fork_into(pidfd, pid, err);
+	pid_t child = husk_fork_into(pidfd, pid, spec->cgroup, err);
 	if (child == 0) {
 		static struct child c; /* off the stack: exe is large */
 		struct husk_error cerr = {0};

@@ -83,6 +83,9 @@ struct husk_spec {
 	char **extra_groups;	 /* --group-add */
 	/* --init: argv starts with HUSK_INIT_TARGET, and init_path is bound there read-only. */
 	char *init_path;
+	/* Resources: the container's own cgroup v2 directory (core/delegation.h), or NULL to
+	 * stay in the monitor's. Its processes, exec'd ones too, are made inside it. */
+	char *cgroup;
 };
 
 /* Where --init's program appears in the container (Docker's path for its docker-init). */

@@ -49,6 +49,8 @@ json_t *husk_state_to_json(const struct husk_state *st)
 			      "ManuallyStopped", st->manually_stopped);
 	if (st->health)
 		json_object_set(j, "Health", st->health);
+	if (st->cgroup[0])
+		json_object_set_new(j, "Cgroup", json_string(st->cgroup));
 	return j;
 }
 
@@ -72,6 +74,7 @@ int husk_state_from_json(const json_t *j, struct husk_state *st)
 	st->exit_count = (unsigned)jint(j, "ExitCount", 0);
 	st->removing = jbool(j, "Removing", false);
 	st->manually_stopped = jbool(j, "ManuallyStopped", false);
+	snprintf(st->cgroup, sizeof st->cgroup, "%s", str_or(jstr(j, "Cgroup"), ""));
 	json_t *h = jobj(j, "Health");
 	st->health = h ? json_incref(h) : NULL;
 	return 0;

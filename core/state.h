@@ -38,6 +38,7 @@ struct husk_state {
 	bool removing;		  /* AutoRemove in progress */
 	bool manually_stopped;	  /* stopped or killed by the user since its last start */
 	json_t *health;		  /* State.Health, or NULL */
+	char cgroup[512];	  /* the container's own cgroup (its monitor made it), or "" */
 };
 
 const char *husk_status_name(enum husk_status s);

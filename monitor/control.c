@@ -112,7 +112,13 @@ static bool handle(struct monitor *m, int fd, json_t *req, int passed_fd)
 		return false;
 	}
 	if (streq(op, "update")) {
-		restart_set_policy(m, jobj(req, "restartPolicy"));
+		const json_t *res = jobj(req, "resources");
+		if (res && cgroup_update(m, res, &err) < 0) {
+			answer(fd, husk_mon_fail(&err));
+			return false;
+		}
+		if (jobj(req, "restartPolicy"))
+			restart_set_policy(m, jobj(req, "restartPolicy"));
 		answer(fd, husk_mon_ok());
 		return false;
 	}

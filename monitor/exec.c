@@ -641,6 +641,10 @@ bool exec_start(struct monitor *m, int ctl, const json_t *req, int conn)
 	e->next = m->execs->list;
 	m->execs->list = e;
 	if ((r = spawn(m, e, &err)) < 0) {
+		/* As Docker: an exec that could not start (a pids limit reached) exited with 126,
+		 * which the docker CLI reads after the stream has told why. */
+		json_object_set_new(e->rec, "ExitCode", json_integer(126));
+		save(m, e);
 		answer(ctl, husk_mon_fail(&err));
 		exec_free(m, e);
 		return false;

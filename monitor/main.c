@@ -3,6 +3,7 @@
  * when asked to, and exits when the container is gone. */
 #include "monitor.h"
 
+#include "core/cgroup.h"
 #include "core/container.h"
 #include "core/events.h"
 #include "core/fs.h"
@@ -176,6 +177,7 @@ static void record_exit(struct monitor *m)
 		struct itimerspec off = {0};
 		timerfd_settime(m->timer.fd, 0, &off, NULL);
 	}
+	cgroup_check_oom(m); /* "oom" comes before "die" */
 	snprintf(code, sizeof code, "%d", m->state.exit_code);
 	snprintf(ran, sizeof ran, "%lld",
 		 (long long)((m->state.finished_ns - m->state.started_ns) / 1000000000));
@@ -280,7 +282,7 @@ static void loop(struct monitor *m)
 }
 
 struct args {
-	const char *id, *data, *run, *idmap;
+	const char *id, *data, *run, *idmap, *cgroup_root;
 	int sync_fd;
 	int attach_fd[MAX_ATTACH];
 	unsigned attach_flags[MAX_ATTACH];
@@ -313,6 +315,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"run-dir", required_argument, NULL, 'r'},   {"sync-fd", required_argument, NULL, 's'},
 		{"attach-fd", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
 		{"scope", no_argument, NULL, 'S'},	     {"idmap", required_argument, NULL, 'm'},
+		{"cgroup-root", required_argument, NULL, 'c'},
 		{0},
 	};
 	memset(a, 0, sizeof *a);
@@ -345,6 +348,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'm':
 			a->idmap = optarg;
 			break;
+		case 'c':
+			a->cgroup_root = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -370,20 +376,45 @@ static void report(int sync_fd, json_t *msg)
 /* Under systemd, husk-api moves us into a transient scope of our own before the container
  * starts (it has sd-bus; we stay small): we ask on the handshake socket and wait for the
  * answer. Not fatal: without the scope we are still in our own session, and only stopping
- * husk.service with KillMode=control-group would reach us. */
-static void ask_for_scope(int sync_fd)
+ * husk.service with KillMode=control-group would reach us; but the container then gets no
+ * cgroup of its own (why says why). */
+static bool ask_for_scope(int sync_fd, char *why, size_t n)
 {
 	char line[512];
-	int n = snprintf(line, sizeof line, "{\"scope\":%d}\n", (int)getpid());
-	if (sync_fd < 0 || write_all(sync_fd, line, (size_t)n) < 0)
-		return;
+	int len = snprintf(line, sizeof line, "{\"scope\":%d}\n", (int)getpid());
+	snprintf(why, n, "husk-api did not answer the request for a systemd scope");
+	if (sync_fd < 0 || write_all(sync_fd, line, (size_t)len) < 0)
+		return false;
 	ssize_t k = read(sync_fd, line, sizeof line - 1);
 	if (k <= 0)
-		return;
+		return false;
 	line[k] = 0;
 	line[strcspn(line, "\n")] = 0;
-	if (!streq(line, "ok"))
-		husk_log(LOG_WARNING, "no systemd scope: %s", line);
+	if (streq(line, "ok"))
+		return true;
+	husk_log(LOG_WARNING, "no systemd scope: %s", line);
+	snprintf(why, n, "no systemd scope for the container: %s", line);
+	return false;
+}
+
+/* Where the container's cgroup goes: our scope, the configured root, or nowhere. */
+static int setup_cgroup(struct monitor *m, struct args *a, struct husk_error *err)
+{
+	char why[640];
+	if (a->scope && ask_for_scope(a->sync_fd, why, sizeof why)) {
+		_cleanup_free_ char *scope = husk_cgroup_dir(getpid());
+		if (scope)
+			return cgroup_setup(m, HUSK_CGROUP_SYSTEMD, scope, NULL, err);
+		snprintf(why, sizeof why, "the systemd scope's cgroup is not delegated to this user");
+	} else if (!a->scope && !str_empty(a->cgroup_root)) {
+		return cgroup_setup(m, HUSK_CGROUP_CGROUPFS, a->cgroup_root, NULL, err);
+	} else if (!a->scope) {
+		snprintf(why, sizeof why,
+			 "no cgroup v2 is delegated to husk: husk-api was not started by systemd, "
+			 "and no cgroup root is configured (husk-api --cgroup-root, "
+			 "HUSK_CGROUP_ROOT)");
+	}
+	return cgroup_setup(m, HUSK_CGROUP_NONE, NULL, why, err);
 }
 
 static int open_stdio(struct monitor *m, struct husk_stdio *io)
@@ -468,6 +499,7 @@ void monitor_running(struct monitor *m)
 	m->state.finished_ns = 0;
 	m->state.exit_code = 0;
 	m->state.error[0] = 0;
+	cgroup_run_started(m);
 	health_start(m);
 	monitor_save_state(m, true);
 	husk_volume_mount_events(&m->store, m->doc, "mount");
@@ -476,11 +508,12 @@ void monitor_running(struct monitor *m)
 
 static int start(struct monitor *m, struct args *a, struct husk_error *err)
 {
-	if (a->scope)
-		ask_for_scope(a->sync_fd);
+	int r = setup_cgroup(m, a, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *logpath = husk_store_data_path(&m->store, "containers/%s/container.log",
 							    m->id);
-	int r = husk_logw_open(&m->log, logpath);
+	r = husk_logw_open(&m->log, logpath);
 	if (r < 0)
 		return husk_error_sys(err, r, "cannot open the log %s", logpath);
 	/* Attached clients are connected before the process starts: nothing is missed. */
@@ -540,7 +573,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a) < 0) {
 		fprintf(stderr, "usage: husk-monitor --id ID --data-dir DIR --run-dir DIR "
 				"--idmap UID:GID:SUBUID:N:SUBGID:N [--sync-fd FD] "
-				"[--attach-fd FD:ioel]...\n"
+				"[--attach-fd FD:ioel]... [--scope | --cgroup-root DIR]\n"
 				"husk-monitor is started by husk-api, one per container.\n");
 		return 2;
 	}
@@ -550,7 +583,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	static struct monitor m;
-	m.out.fd = m.err.fd = m.in.fd = m.timer.fd = m.ctl.fd = m.sig.fd = -1;
+	m.out.fd = m.err.fd = m.in.fd = m.timer.fd = m.ctl.fd = m.sig.fd = m.oom.fd = -1;
 	m.log.fd = -1;
 	struct husk_error err = {0};
 	int r = setup(&m, &a, &err);
@@ -574,6 +607,7 @@ int main(int argc, char **argv)
 		report(a.sync_fd, json_pack("{s:b, s:i, s:s, s:i}", "ok", 0, "code", err.code,
 					    "message", err.message, "exitCode", code));
 		io_close_clients(&m);
+		cgroup_cleanup(&m);
 		if (m.auto_remove) {
 			_cleanup_store_lock_ int lock = husk_store_lock(&m.store);
 			husk_volumes_remove_anonymous(&m.store, &m.idmap, m.doc);
@@ -598,6 +632,7 @@ int main(int argc, char **argv)
 
 	release_setup_pages();
 	loop(&m);
+	cgroup_cleanup(&m);
 	if (!m.auto_remove)
 		unlink_own_socket(&m);
 	return 0;

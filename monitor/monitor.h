@@ -7,9 +7,11 @@
  *   health.c   healthcheck probes inside the container, State.Health
  *   exec.c     exec'd processes: start, their streams, resize, exit
  *   pause.c    pause and unpause
+ *   cgroup.c   the container's own cgroup: limits, docker update, OOM kills
  */
 #pragma once
 
+#include "core/delegation.h"
 #include "core/logfile.h"
 #include "core/runtime.h"
 #include "core/state.h"
@@ -82,6 +84,8 @@ struct monitor {
 	int64_t drain_deadline_ms;
 	struct restart *restart;
 	struct health *health;
+	struct watch oom;   /* cgroup.c: memory.events of the container's cgroup */
+	uint64_t oom_kills; /* its oom_kill count, as far as reported */
 };
 
 /* io.c */
@@ -149,6 +153,19 @@ int monitor_pause(struct monitor *m, struct husk_error *err);
 int monitor_unpause(struct monitor *m, struct husk_error *err);
 /* {"op":"pause"} and {"op":"unpause"}. */
 void pause_control(struct monitor *m, int fd, bool pause);
+
+/* cgroup.c. Makes the container's cgroup (driver none: none; why says why, for an error when
+ * limits are asked for) and applies the limits of its HostConfig; sets spec.cgroup. */
+int cgroup_setup(struct monitor *m, enum husk_cgroup_driver driver, const char *dir,
+		 const char *why, struct husk_error *err);
+/* {"op":"update","resources":{...}}: the limits written into the running container's cgroup. */
+int cgroup_update(struct monitor *m, const json_t *resources, struct husk_error *err);
+/* At each start: OOM kills counted from here, State.OOMKilled false. */
+void cgroup_run_started(struct monitor *m);
+/* An OOM kill not reported yet: the "oom" event, State.OOMKilled (also checked at the exit). */
+void cgroup_check_oom(struct monitor *m);
+/* At the end: the cgroup removed (its processes are gone with the container). */
+void cgroup_cleanup(struct monitor *m);
 
 /* main.c */
 void watch_add(struct monitor *m, struct watch *w, uint32_t events);

@@ -5,11 +5,15 @@ session gets its own husk: a data dir and a run dir under a temporary directory,
 contrib/husk-activate holding the socket and starting build/api/husk-api on demand, exactly as
 systemd's husk.socket would. Clients talk to it through DOCKER_HOST.
 
-Environment: HUSK_BUILD (default <repo>/build), DOCKER (default /usr/local/bin/docker).
+Environment: HUSK_BUILD (default <repo>/build), DOCKER (default /usr/local/bin/docker),
+HUSK_TEST_CGROUP_ROOT (a cgroup v2 directory delegated to the test user: husks get it as their
+--cgroup-root, so containers get cgroups of their own there; tests/run as root passes the one
+tests/tools/test-user.sh makes).
 """
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +27,44 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("HUSK_BUILD", os.path.join(REPO, "build"))
 DOCKER = os.environ.get("DOCKER", "/usr/local/bin/docker")
 TEST_IMAGE = "husk-test/busybox:latest"
+CGROUP_ROOT = os.environ.get("HUSK_TEST_CGROUP_ROOT") or None
+
+
+def cgroup2_mount():
+    """Where our cgroup v2 hierarchy is mounted, and the path of its root there ("/" unless a
+    cgroup namespace hides the top); None when there is none."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "cgroup2":
+                return fields[4], fields[3]
+    return None
+
+
+def cgroup_of(pid):
+    """The cgroup v2 directory of a process, as a path on this host, or None."""
+    m = cgroup2_mount()
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            path = next((l[3:].rstrip("\n") for l in f if l.startswith("0::")), None)
+    except OSError:
+        return None
+    if not m or path is None:
+        return None
+    point, root = m
+    rel = path[len(root):] if root != "/" and path.startswith(root) else path
+    return point + rel if rel != "/" else point
+
+
+def container_cgroup(pid):
+    """The container's own cgroup (what its monitor makes: <root>/husk-<id12>, or
+    <scope>/container under systemd), or None where it has none."""
+    d = cgroup_of(pid)
+    base = os.path.basename(d or "")
+    if re.fullmatch(r"husk-[0-9a-f]{12}", base) or base == "container":
+        return d
+    return None
 
 
 def wait_until(pred, timeout=10.0, step=0.01):
@@ -78,8 +120,9 @@ class Response:
 
 
 class Husk:
-    def __init__(self, base, run_name=None):
+    def __init__(self, base, run_name=None, cgroup_root=CGROUP_ROOT):
         self.base = base
+        self.cgroup_root = cgroup_root
         self.data_dir = os.path.join(base, "data")
         # The run dir lives under XDG_RUNTIME_DIR like the real one; short, for sun_path.
         rt = os.environ.get("XDG_RUNTIME_DIR") or base
@@ -104,6 +147,9 @@ class Husk:
     def start(self, idle_timeout=None):
         os.makedirs(self.run_dir, mode=0o700, exist_ok=True)
         env = dict(os.environ, HUSK_MONITOR=self.monitor_bin, HUSK_LOG_STDERR="1")
+        env.pop("HUSK_CGROUP_ROOT", None)
+        if self.cgroup_root:
+            env["HUSK_CGROUP_ROOT"] = self.cgroup_root
         self.logf = open(self.log_path, "ab")
         self.activator = subprocess.Popen(
             [sys.executable, os.path.join(REPO, "contrib", "husk-activate"),

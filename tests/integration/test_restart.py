@@ -384,15 +384,17 @@ def test_update_errors_change_nothing(husk, image):
     assert r.status == 404 and r.json() == {"message": "No such container: nosuch"}
     p = husk.docker("update", "--restart", "always", "nosuch", check=False)
     assert p.returncode != 0 and "No such container: nosuch" in p.stderr
-    # Resource limits need a delegated cgroup: refused, not silently dropped.
-    for field, value in [("Memory", 64 << 20), ("CpuShares", 512), ("PidsLimit", 10),
-                         ("CpusetCpus", "0")]:
-        r = husk.api("POST", f"/containers/{n}/update", body={field: value})
-        assert r.status == 501, r
-        assert r.json()["message"].startswith(
-            f"Cannot update container {inspect(husk, n)['Id']}: {field}: ")
-    p = husk.docker("update", "--memory", "64m", n, check=False)
-    assert p.returncode != 0 and "Memory" in p.stderr
+    # Invalid limits (test_limits.py has the valid ones): refused, and nothing changes.
+    cid = inspect(husk, n)["Id"]
+    for body, status, message in [
+            ({"Memory": 1 << 20}, 400, "Minimum memory limit allowed is 6MB"),
+            ({"CpuPeriod": 10}, 400, "CPU cfs period can not be less than 1ms"),
+            ({"BlkioWeight": 300}, 501, "BlkioWeight: not supported by husk")]:
+        r = husk.api("POST", f"/containers/{n}/update", body=body)
+        assert r.status == status, r
+        assert r.json()["message"].startswith(f"Cannot update container {cid}: {message}"), r
+    p = husk.docker("update", "--memory", "1m", n, check=False)
+    assert p.returncode != 0 and "Minimum memory limit allowed is 6MB" in p.stderr
     r = husk.api("POST", f"/containers/{n}/update", body={"RestartPolicy": "always"})
     assert r.status == 400
     assert inspect(husk, n)["HostConfig"]["RestartPolicy"] == before

@@ -21,7 +21,8 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, REPO, TEST_IMAGE, Husk, pid_alive, proc_environ, wait_until
+from conftest import (BUILD, REPO, TEST_IMAGE, Husk, cgroup_of, pid_alive, proc_environ,
+                      wait_until)
 
 IDLE = 1
 ACTIVATION_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
@@ -204,8 +205,12 @@ def test_containers_have_scopes_and_outlive_the_service(units):
     p = systemctl("status", scope, "--no-pager", check=False)
     assert p.returncode == 0, p.stdout + p.stderr
     assert props(scope, "ActiveState")["ActiveState"] == "active"
-    for pid in (st["MonitorPid"], st["Pid"]):
-        assert cgroup(pid).endswith("/" + scope), (pid, cgroup(pid))
+    # In the scope: the monitor in <scope>/monitor and the container in <scope>/container
+    # where systemd runs in its unified mode (cgroup v2 has no processes in inner nodes);
+    # in its hybrid mode (the name=systemd v1 hierarchy) both in the scope itself.
+    for pid, leaf in ((st["MonitorPid"], "monitor"), (st["Pid"], "container")):
+        cg = cgroup(pid)
+        assert cg.endswith("/" + scope) or cg.endswith(f"/{scope}/{leaf}"), (pid, cg)
     api = int(props("husk.service", "MainPID")["MainPID"])
     assert api and not cgroup(api).endswith(scope)
 
@@ -229,3 +234,49 @@ def test_containers_have_scopes_and_outlive_the_service(units):
     assert (s["Status"], s["ExitCode"]) == ("exited", 42), s
     assert units.docker("logs", "--tail", "1", n).stdout == "got TERM\n"
     units.docker("rm", n)
+
+
+def manager_controllers():
+    """What the user manager was given (its cgroup is the parent of the tests' own, under
+    tests/run): what its Delegate=yes scopes can have."""
+    own = cgroup_of(os.getpid())
+    try:
+        with open(os.path.join(os.path.dirname(own), "cgroup.controllers")) as f:
+            return os.path.dirname(own), set(f.read().split())
+    except (OSError, TypeError):
+        return None, set()
+
+
+def test_containers_get_cgroups_in_their_scopes(units):
+    info = json.loads(units.docker("info", "--format", "{{json .}}").stdout)
+    assert (info["CgroupDriver"], info["CgroupVersion"]) == ("systemd", "2"), info
+    manager, offered = manager_controllers()
+    n = name()
+    flags = ["--pids-limit", "20"] if "pids" in offered else []
+    cid = units.docker("run", "-d", "--name", n, *flags, TEST_IMAGE, "sleep", "600").stdout.strip()
+    try:
+        scope = f"husk-{cid[:12]}.scope"
+        st = units.state(cid)
+        ctr, mon = cgroup_of(st["Pid"]), cgroup_of(st["MonitorPid"])
+        assert ctr.endswith(f"/{scope}/container") and mon.endswith(f"/{scope}/monitor"), \
+            (ctr, mon)
+        # (as systemd's mount namespace shows it, which may be another view of the tree)
+        assert st["Cgroup"].endswith(f"/{scope}/container"), st
+        if flags:
+            with open(os.path.join(ctr, "pids.max")) as f:
+                assert f.read().strip() == "20"
+            units.docker("update", "--pids-limit", "25", n)
+            with open(os.path.join(ctr, "pids.max")) as f:
+                assert f.read().strip() == "25"
+        units.docker("pause", n)
+        with open(os.path.join(ctr, "cgroup.events")) as f:
+            assert "frozen 1" in f.read().splitlines()
+        units.docker("unpause", n)
+    finally:
+        units.docker("rm", "-f", n)
+    assert wait_until(lambda: not os.path.exists(ctr), 5)
+    if "pids" not in offered and manager:
+        p = units.docker("run", "--rm", "--pids-limit", "20", TEST_IMAGE, "true", check=False)
+        assert p.returncode == 125
+        assert "the pids controller is not delegated to husk (" in p.stderr, p.stderr
+        assert os.path.basename(manager) + " offers" in p.stderr, p.stderr

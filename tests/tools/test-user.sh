@@ -9,6 +9,8 @@
 #   test-user.sh run USER CMD...     run CMD as USER inside its delegated cgroup, with a clean
 #                                    environment (HOME USER LOGNAME PATH XDG_RUNTIME_DIR
 #                                    DBUS_SESSION_BUS_ADDRESS LANG); use `env VAR=...` to add more
+#   test-user.sh cgroup-root USER    print the cgroup v2 directory delegated to USER for husk-api
+#                                    --cgroup-root (HUSK_CGROUP_ROOT), if there is one
 #   test-user.sh systemd-start USER  start a real `systemd --user` for USER, in a private mount
 #                                    namespace where /run/systemd/system exists (so it believes the
 #                                    host booted with systemd); waits for its bus
@@ -18,9 +20,24 @@
 #                                    (the user and its range are kept: `userdel -r USER` removes them)
 #
 # The delegated cgroup: where PID 1 is not systemd, /sys/fs/cgroup/unified (the hybrid layout) or
-# /sys/fs/cgroup (pure v2) gets USER.slice/user@UID.service owned by USER, plus the same path in the
-# name=systemd v1 hierarchy where that is mounted (systemd --user needs it in the hybrid layout).
-# Where systemd is PID 1, logind and user@.service do this; nothing is created then.
+# /sys/fs/cgroup (pure v2) gets USER.slice/user@UID.service owned by USER, as logind and
+# user@.service make it on a host booted with systemd, plus the same path in the name=systemd v1
+# hierarchy where that is mounted. cgroup v2 keeps processes out of cgroups whose children have
+# controllers, so nothing runs in user@UID.service itself:
+#   user@UID.service/init.scope       systemd --user (where it puts itself)
+#   user@UID.service/husk-tests       what `run` starts (the tests, their husk-api and monitors)
+#   user@UID.service/husk-containers  the cgroup root for husk-api --cgroup-root (cgroup-root)
+# The controllers limits need (cpu cpuset memory pids) that cgroup v2 has (see host-fixes.sh for
+# the hybrid layout, where it has none until freed from v1) are enabled down to husk-containers:
+# in the root's cgroup.subtree_control (which gives them to every top-level cgroup, where nothing
+# below uses them unless it enables them too), USER.slice's and user@UID.service's. Enabling them
+# in husk-containers too keeps systemd --user from disabling them in user@UID.service (it turns
+# off what its own units do not use, and cannot while a child uses it).
+#
+# systemd --user runs in a mount namespace of its own. In the hybrid layout the unified
+# hierarchy is bound over /sys/fs/cgroup there: it then runs in systemd's unified mode, as on a
+# standard Debian 12 host, and its Delegate=yes scopes get the controllers (in hybrid mode it
+# leaves cgroup v2 without any).
 #
 # Never mounts anything in the host's mount namespace and never touches other users.
 set -euo pipefail
@@ -41,6 +58,26 @@ shift 2
 
 fstype() { stat -fc %T "$1" 2>/dev/null || true; }
 pid1_is_systemd() { [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; }
+
+# The controllers test users get, where cgroup v2 has them.
+LIMIT_CONTROLLERS="cpu cpuset memory pids"
+
+# The cgroup v2 mount: the hybrid layout's, or the pure one (none where PID 1 is systemd).
+cg2root() {
+	pid1_is_systemd && return 0
+	if [ "$(fstype /sys/fs/cgroup/unified)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup/unified
+	elif [ "$(fstype /sys/fs/cgroup)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup
+	fi
+}
+
+# USER's cgroup v2 directories: user@UID.service and its leaves (they may not exist yet).
+v2dir() {
+	local r
+	r=$(cg2root)
+	[ -z "$r" ] || echo "$r/$U.slice/user@$1.service${2:+/$2}"
+}
 
 # The cgroup directories delegated to USER (they may not exist yet).
 cgdirs() {
@@ -122,17 +159,61 @@ do_setup() {
 		# USER may create child cgroups and move its own processes between them (not out).
 		chown -R "$U:" "$d"
 	done < <(cgdirs "$uid")
+	setup_v2_leaves "$uid"
 	echo "test user $U: uid $uid, subuid $(subid_range /etc/subuid | tr ' ' :)," \
 		"subgid $(subid_range /etc/subgid | tr ' ' :), XDG_RUNTIME_DIR /run/user/$uid," \
-		"cgroups: $(cgdirs "$uid" | tr '\n' ' ')"
+		"cgroups: $(cgdirs "$uid" | tr '\n' ' ')," \
+		"controllers: ${enabled:-none}"
 }
 
+# "+c" into dir's cgroup.subtree_control for each controller of $want that dir has; what is
+# enabled then is left in $enabled.
+enable_controllers() {
+	local dir=$1 c have
+	read -r -a have <"$dir/cgroup.controllers" || true
+	for c in $want; do
+		case " ${have[*]} " in *" $c "*) ;; *) continue ;; esac
+		echo "+$c" >"$dir/cgroup.subtree_control" 2>/dev/null ||
+			echo "test-user.sh: cannot enable $c in $dir (processes in it?)" >&2
+	done
+	enabled=$(cat "$dir/cgroup.subtree_control")
+}
+
+setup_v2_leaves() {
+	local uid=$1 svc d
+	svc=$(v2dir "$uid")
+	[ -n "$svc" ] && [ -d "$svc" ] || return 0
+	for d in init.scope husk-tests husk-containers; do mkdir -p "$svc/$d"; done
+	chown -R "$U:" "$svc"
+	# Processes an earlier setup left in user@UID.service itself would block the controllers.
+	while read -r p; do echo "$p" >"$svc/husk-tests/cgroup.procs" 2>/dev/null || true; done \
+		<"$svc/cgroup.procs"
+	want=$LIMIT_CONTROLLERS enabled=
+	enable_controllers "$(cg2root)"
+	want=$enabled
+	enable_controllers "$(dirname "$svc")"
+	want=$enabled
+	enable_controllers "$svc"
+	want=$enabled
+	enable_controllers "$svc/husk-containers"
+}
+
+# Puts pid $2 into USER's cgroups: v2's husk-tests leaf, v1's name=systemd dir.
 enter_cgroups() {
-	local uid=$1 d
+	local uid=$1 d leaf
+	leaf=$(v2dir "$uid" husk-tests)
 	while read -r d; do
-		[ -n "$d" ] && [ -d "$d" ] && echo "$2" >"$d/cgroup.procs"
+		if [ -z "$d" ] || [ ! -d "$d" ]; then continue; fi
+		if [ "$(fstype "$d")" = cgroup2fs ] && [ -d "$leaf" ]; then d=$leaf; fi
+		echo "$2" >"$d/cgroup.procs"
 	done < <(cgdirs "$uid")
 	return 0
+}
+
+do_cgroup_root() {
+	local d
+	d=$(v2dir "$(id -u "$U")" husk-containers)
+	[ -z "$d" ] || [ ! -d "$d" ] || echo "$d"
 }
 
 do_run() {
@@ -165,14 +246,19 @@ do_systemd_start() {
 	log=/run/user/$uid/.husk-systemd-user.log
 	local -a envv
 	mapfile -t envv < <(user_env "$uid")
-	# The child moves itself into the delegated cgroups before it becomes the user.
+	# The child moves itself into the delegated cgroups before it becomes the user: v2's
+	# init.scope (systemd --user takes its parent for its own), v1's name=systemd dir. In the
+	# hybrid layout the unified hierarchy is then bound over /sys/fs/cgroup: unified mode.
+	local unified=
+	[ "$(cg2root)" != /sys/fs/cgroup/unified ] || unified=/sys/fs/cgroup/unified
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare --mount --propagation private -- /bin/sh -c '
-		fake=$1 U=$2; shift 2
+		fake=$1 U=$2 unified=$3; shift 3
 		mount --bind "$fake" /run/systemd || exit 1
 		for d in $CGDIRS; do echo $$ >"$d/cgroup.procs" || exit 1; done
+		if [ -n "$unified" ]; then mount --bind "$unified" /sys/fs/cgroup || exit 1; fi
 		exec setpriv --reuid="$U" --regid="$U" --init-groups "$@" /lib/systemd/systemd --user
-		' sh "$fake" "$U" "${envv[@]}" >"$log" 2>&1 </dev/null &
+		' sh "$fake" "$U" "$unified" "${envv[@]}" >"$log" 2>&1 </dev/null &
 	echo $! >"$pf"
 	for i in $(seq 150); do
 		if [ -S "/run/user/$uid/bus" ] &&
@@ -236,11 +322,13 @@ case $cmd in
 setup) do_setup ;;
 run) do_run "$@" ;;
 systemd-start)
-	CGDIRS=$(cgdirs "$(id -u "$U")" | tr '\n' ' ')
+	uid=$(id -u "$U")
+	CGDIRS=$(cgdirs "$uid" | sed "s|^$(v2dir "$uid")\$|&/init.scope|" | tr '\n' ' ')
 	export CGDIRS
 	do_systemd_start
 	;;
 systemd-stop) do_systemd_stop ;;
 teardown) do_teardown ;;
+cgroup-root) do_cgroup_root ;;
 *) usage ;;
 esac

@@ -96,6 +96,13 @@ static void test_cgroup_path(void)
 	p = husk_cgroup_path_from("0::/user.slice/c.scope\n", mi2);
 	CHECK_STREQ(p, "/sys/fs/cgroup/c.scope");
 	free(p);
+	/* The unified hierarchy bound over /sys/fs/cgroup (test-user.sh's systemd --user on a
+	 * hybrid host): the later mount hides the earlier. */
+	const char *mi3 = "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+			  "90 30 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+	p = husk_cgroup_path_from("0::/u.slice/user@1.service/app.slice/a.service\n", mi3);
+	CHECK_STREQ(p, "/sys/fs/cgroup/u.slice/user@1.service/app.slice/a.service");
+	free(p);
 }
 
 static void write_text(const char *dir, const char *file, const char *text)
