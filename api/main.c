@@ -1,4 +1,5 @@
 /* husk-api: the Docker Engine API for one user, started on demand, gone when idle. */
+#include "activation.h"
 #include "api.h"
 #include "autostart.h"
 #include "server.h"
@@ -17,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 
 static void usage(FILE *f)
 {
@@ -70,11 +70,22 @@ static int listen_unix(const char *path)
 		}
 		unlink(path);
 	}
+	/* Bound and listening under a temporary name, then renamed into place: a client that
+	 * waits for the path to appear never connects before the listen (ECONNREFUSED). */
+	struct sockaddr_un tmp = {.sun_family = AF_UNIX};
+	int n = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.%d", path, (int)getpid());
+	bool renamed = n > 0 && (size_t)n < sizeof tmp.sun_path;
+	const struct sockaddr_un *at = renamed ? &tmp : &sa;
+	if (renamed)
+		unlink(tmp.sun_path);
 	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	int r = bind(fd, (const struct sockaddr *)at, sizeof *at);
 	umask(old);
-	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+	if (r < 0 || chmod(at->sun_path, 0600) < 0 || listen(fd, 128) < 0 ||
+	    (renamed && rename(tmp.sun_path, path) < 0)) {
 		husk_log(LOG_ERR, "cannot listen on %s: %m", path);
+		if (r == 0)
+			unlink(at->sun_path);
 		close(fd);
 		return -1;
 	}
@@ -217,13 +228,17 @@ int main(int argc, char **argv)
 
 	int listen_fd = -1;
 	_cleanup_free_ char *listen_path = NULL; /* ours to remove at exit */
-	int n = sd_listen_fds(1); /* also unsets LISTEN_* so nothing leaks to children */
+	int n = activation_listen_fds(); /* also unsets LISTEN_*: nothing leaks to children */
+	if (n < 0) {
+		husk_log(LOG_ERR, "malformed LISTEN_PID or LISTEN_FDS from the activator");
+		return 1;
+	}
 	if (n > 1) {
 		husk_log(LOG_ERR, "expected one socket from the activator, got %d", n);
 		return 1;
 	}
 	if (n == 1 && !listen_arg) {
-		listen_fd = SD_LISTEN_FDS_START;
+		listen_fd = ACTIVATION_FDS_START;
 		api.activated = true;
 		int fl = fcntl(listen_fd, F_GETFL);
 		fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
@@ -255,7 +270,10 @@ int main(int argc, char **argv)
 		husk_log(LOG_ERR, "cannot start the HTTP server");
 		return 1;
 	}
-	sd_notify(1, "READY=1"); /* and unset NOTIFY_SOCKET */
+	int nr = activation_notify("READY=1"); /* and unset NOTIFY_SOCKET */
+	if (nr < 0)
+		husk_log(LOG_WARNING, "cannot tell the service manager husk-api is ready: %s",
+			 strerror(-nr));
 	autostart_after_boot(&api);
 	husk_log(LOG_DEBUG, "serving (idle timeout %us, monitor %s)", api.idle_timeout,
 		 api.monitor_path);

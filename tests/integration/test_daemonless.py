@@ -301,6 +301,34 @@ def test_standalone_listen_and_idle_exit(tmp_path):
         shutil.rmtree(run, ignore_errors=True)
 
 
+def test_socket_appears_only_when_listening(tmp_path):
+    """The socket path appears only once husk-api listens on it: a client that waits for the
+    path and connects at once is never refused (it was bound, then listened: a window)."""
+    run = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or str(tmp_path), f"husk-w{os.getpid()}")
+    sock = os.path.join(run, "w.sock")
+    try:
+        for i in range(15):
+            p = subprocess.Popen([os.path.join(BUILD, "api", "husk-api"), "--listen",
+                                  f"unix:{sock}", "--data-dir", str(tmp_path / "data"),
+                                  "--run-dir", run, "--idle-timeout", "0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+            try:
+                deadline = time.monotonic() + 10
+                while not os.path.exists(sock) and p.poll() is None:
+                    assert time.monotonic() < deadline
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(sock)  # ECONNREFUSED in the window
+                s.close()
+                assert [f for f in os.listdir(run) if f.startswith("w.sock.")] == []
+            finally:
+                p.terminate()
+                p.wait()
+            assert not os.path.exists(sock), i
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
 # --- idle exit ------------------------------------------------------------------------------
 
 def test_idle_exit_and_reactivation(lone_husk):
