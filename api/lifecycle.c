@@ -230,7 +230,10 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 	husk_state_load(&api->store, id, &st);
 	enum husk_status status = st.status;
 	husk_state_clear(&st);
-	if (status == HUSK_RUNNING || status == HUSK_PAUSED || status == HUSK_RESTARTING)
+	if (status == HUSK_PAUSED) /* dockerd's answer and message */
+		return husk_error_set(err, -EBUSY,
+				      "cannot start a paused container, try unpause instead");
+	if (status == HUSK_RUNNING || status == HUSK_RESTARTING)
 		return -EALREADY;
 
 	struct pending *att[MAX_PENDING];

@@ -189,9 +189,9 @@ enum MHD_Result h_info(struct req *r)
 				      "Supports user namespaces", "true"));
 	json_object_set_new(info, "DockerRootDir", json_string(api->store.data));
 	json_object_set_new(info, "Plugins",
-			    json_pack("{s:[s], s:[s,s], s:[], s:[s]}", "Volume", "local",
+			    json_pack("{s:[s], s:[s,s], s:[], s:[s,s]}", "Volume", "local",
 				      "Network", "none", "host", "Authorization", "Log",
-				      "json-file"));
+				      "json-file", "local"));
 	json_object_set_new(info, "IPv4Forwarding", json_false());
 	json_object_set_new(info, "Debug", json_false());
 	json_object_set_new(info, "NFd", json_integer(0));

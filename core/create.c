@@ -350,19 +350,13 @@ static int check_host_config(json_t *hc, const json_t *cfg, const struct husk_de
 	json_t *e;
 	json_array_foreach(jarr(hc, "SecurityOpt"), i, e)
 	{
-		const char *o = json_string_value(e);
-		const char *v = str_startswith(o, "seccomp=");
-		if (!v)
-			v = str_startswith(o, "seccomp:");
-		if (v) {
-			if (!streq(v, "unconfined") && (r = husk_seccomp_validate(v, err)) < 0)
-				return r;
-			continue;
-		}
-		if (str_startswith(o, "no-new-privileges") || str_startswith(o, "label") ||
-		    str_startswith(o, "apparmor") || str_startswith(o, "systempaths"))
-			continue;
-		return husk_error_set(err, -EINVAL, "invalid --security-opt: \"%s\"", o);
+		const char *v = NULL;
+		int nnp = -1;
+		r = husk_parse_security_opt(json_string_value(e), &nnp, &v, err);
+		if (r < 0)
+			return r;
+		if (v && !streq(v, "unconfined") && (r = husk_seccomp_validate(v, err)) < 0)
+			return r;
 	}
 	const char *k;
 	json_object_foreach(jobj(hc, "Tmpfs"), k, e)
@@ -377,10 +371,7 @@ static int check_host_config(json_t *hc, const json_t *cfg, const struct husk_de
 	size_t nrl;
 	r = husk_parse_ulimits(jarr(hc, "Ulimits"), &rl, &nrl, err);
 	free(rl);
-	if (r < 0)
-		return r;
-	(void)warnings;
-	return 0;
+	return r;
 }
 
 static int write_etc_files(const char *dir, const char *hostname, const json_t *hc)

@@ -83,28 +83,66 @@ char **husk_env_finish(char *const *env, const char *home)
 	return out;
 }
 
+int husk_parse_security_opt(const char *o, int *no_new_privs, const char **seccomp,
+			    struct husk_error *err)
+{
+	if (!o)
+		return husk_error_set(err, -EINVAL, "invalid --security-opt: not a string");
+	if (streq(o, "no-new-privileges")) {
+		*no_new_privs = 1;
+		return 0;
+	}
+	if (streq(o, "disable")) /* label=disable, SELinux's: there is none here */
+		return 0;
+	const char *sep = strchr(o, '=');
+	if (!sep)
+		sep = strchr(o, ':');
+	if (!sep)
+		return husk_error_set(err, -EINVAL, "invalid --security-opt 1: \"%s\"", o);
+	size_t klen = (size_t)(sep - o);
+	const char *v = sep + 1;
+	bool b;
+#define KEY(k) (klen == strlen(k) && strncmp(o, k, klen) == 0)
+	if (KEY("label") || KEY("apparmor")) /* no SELinux or AppArmor in a user namespace */
+		return 0;
+	if (KEY("seccomp")) {
+		*seccomp = v;
+		return 0;
+	}
+	if (KEY("no-new-privileges") && parse_bool(v, &b) == 0) {
+		*no_new_privs = b;
+		return 0;
+	}
+	if (KEY("writable-cgroups") && parse_bool(v, &b) == 0) {
+		if (b)
+			return husk_error_set(err, -EOPNOTSUPP,
+					      "--security-opt writable-cgroups=true is not "
+					      "supported by husk");
+		return 0;
+	}
+#undef KEY
+	return husk_error_set(err, -EINVAL, "invalid --security-opt 2: \"%s\"", o);
+}
+
 static int security_opts(const json_t *hc, struct husk_spec *spec, struct husk_error *err)
 {
 	size_t i;
 	json_t *e;
-	spec->no_new_privs = true;
+	int nnp = 1; /* husk's default, as the design asks: see README */
 	json_array_foreach(jarr(hc, "SecurityOpt"), i, e)
 	{
-		const char *o = json_string_value(e);
-		const char *v;
-		if (!o)
+		const char *seccomp = NULL;
+		if (!json_is_string(e)) /* create refuses them; a record from elsewhere */
 			continue;
-		if ((v = str_startswith(o, "seccomp=")) || (v = str_startswith(o, "seccomp:"))) {
+		int r = husk_parse_security_opt(json_string_value(e), &nnp, &seccomp, err);
+		if (r < 0)
+			return r;
+		if (seccomp) {
 			free(spec->seccomp_profile);
-			spec->seccomp_profile = xstrdup(v);
-		} else if (streq(o, "no-new-privileges") || streq(o, "no-new-privileges=true") ||
-			   streq(o, "no-new-privileges:true")) {
-			spec->no_new_privs = true;
-		} else if (streq(o, "no-new-privileges=false") ||
-			   streq(o, "no-new-privileges:false")) {
-			spec->no_new_privs = false;
+			spec->seccomp_profile = xstrdup(seccomp);
 		}
 	}
+	spec->no_new_privs = nnp;
 	return 0;
 }
 

@@ -27,6 +27,13 @@ int husk_spec_from_config(const struct husk_store *s, const json_t *doc, struct 
 
 /* HostConfig.Ulimits ([{Name, Soft, Hard}]) with Docker's names and messages; a negative
  * limit is none. */
+/* One HostConfig.SecurityOpt entry, as dockerd parses it: "no-new-privileges[=BOOL]",
+ * "seccomp=PROFILE|unconfined", "label=…", "apparmor=…", "writable-cgroups=false" (":"
+ * for "=" is Docker's deprecated form). Sets *no_new_privs (-1 untouched) and *seccomp (a
+ * pointer into o, NULL untouched); -EINVAL with Docker's message for anything else,
+ * -EOPNOTSUPP for writable-cgroups=true. */
+int husk_parse_security_opt(const char *o, int *no_new_privs, const char **seccomp,
+			    struct husk_error *err);
 int husk_parse_ulimits(const json_t *ulimits, struct husk_rlimit **out, size_t *n,
 		       struct husk_error *err);
 /* "nofile" for RLIMIT_NOFILE, ... */

@@ -141,7 +141,8 @@ int cgroup_update(struct monitor *m, const json_t *resources, struct husk_error 
 	if (!m->spec.cgroup)
 		return husk_error_set(err, -EOPNOTSUPP,
 				      "container %s has no cgroup of its own (it was started where "
-				      "none was delegated): its limits apply from its next start",
+				      "none was delegated): nothing was changed; set its limits "
+				      "while it is stopped, for its next start",
 				      m->id);
 	struct husk_resources res;
 	int r = parse_limits(resources, &res, err);

@@ -274,7 +274,12 @@ def test_pause_conflicts(husk, ctr, image):
     assert husk.api("POST", f"/containers/{ctr}/pause").status == 204
     r = husk.api("POST", f"/containers/{ctr}/pause")
     assert r.status == 409 and "already paused" in r.json()["message"]
+    # dockerd's answer to a start of a paused container (not 304: it is not running).
+    r = husk.api("POST", f"/containers/{ctr}/start")
+    assert r.status == 409
+    assert r.json()["message"] == "cannot start a paused container, try unpause instead"
     assert husk.api("POST", f"/containers/{ctr}/unpause").status == 204
+    assert husk.api("POST", f"/containers/{ctr}/start").status == 304
     n = name()
     cid2 = husk.docker("create", "--name", n, image, "true").stdout.strip()
     r = husk.api("POST", f"/containers/{n}/pause")

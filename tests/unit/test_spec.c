@@ -506,6 +506,51 @@ static void test_spec_security(void)
 	CHECK(s.no_new_privs);
 	husk_spec_free(&s);
 
+	/* Each entry as dockerd's parseSecurityOpt takes it. */
+	static const struct {
+		const char *opt;
+		int r, nnp;
+		const char *seccomp, *message;
+	} opts[] = {
+	    {"no-new-privileges", 0, 1, NULL, NULL},
+	    {"no-new-privileges=false", 0, 0, NULL, NULL},
+	    {"no-new-privileges:0", 0, 0, NULL, NULL},
+	    {"no-new-privileges=T", 0, 1, NULL, NULL},
+	    {"seccomp=unconfined", 0, -1, "unconfined", NULL},
+	    {"seccomp:{\"a\":1}", 0, -1, "{\"a\":1}", NULL},
+	    {"label=disable", 0, -1, NULL, NULL},
+	    {"label:type:x", 0, -1, NULL, NULL},
+	    {"apparmor=unconfined", 0, -1, NULL, NULL},
+	    {"disable", 0, -1, NULL, NULL},
+	    {"writable-cgroups=false", 0, -1, NULL, NULL},
+	    {"writable-cgroups=true", -EOPNOTSUPP, -1, NULL,
+	     "--security-opt writable-cgroups=true is not supported by husk"},
+	    {"no-new-privileges=maybe", -EINVAL, -1, NULL,
+	     "invalid --security-opt 2: \"no-new-privileges=maybe\""},
+	    {"no-new-privilegesX", -EINVAL, -1, NULL,
+	     "invalid --security-opt 1: \"no-new-privilegesX\""},
+	    {"bogus", -EINVAL, -1, NULL, "invalid --security-opt 1: \"bogus\""},
+	    {"systempaths=unconfined", -EINVAL, -1, NULL,
+	     "invalid --security-opt 2: \"systempaths=unconfined\""},
+	    {"labels=x", -EINVAL, -1, NULL, "invalid --security-opt 2: \"labels=x\""},
+	    {"=x", -EINVAL, -1, NULL, "invalid --security-opt 2: \"=x\""},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		int nnp = -1;
+		const char *seccomp = NULL;
+		err = (struct husk_error){0};
+		int r = husk_parse_security_opt(opts[i].opt, &nnp, &seccomp, &err);
+		if (r != opts[i].r || nnp != opts[i].nnp ||
+		    (opts[i].seccomp ? !seccomp || strcmp(seccomp, opts[i].seccomp) : !!seccomp) ||
+		    (opts[i].message && strcmp(err.message, opts[i].message))) {
+			fprintf(stderr, "  security opt %s: %d nnp %d seccomp %s (%s)\n", opts[i].opt,
+				r, nnp, seccomp ? seccomp : "-", err.message);
+			test_failures++;
+		}
+	}
+	CHECK_EQ(spec_of(CMD, "{'SecurityOpt':['no-new-privileges=maybe']}", &s, &err), -EINVAL);
+	husk_spec_free(&s);
+
 	/* MaskedPaths / ReadonlyPaths: absent is Docker's default, [] is none */
 	CHECK_EQ(spec_of(CMD, "{'MaskedPaths':[],'ReadonlyPaths':['/proc/x']}", &s, &err), 0);
 	check_strv(TAKE_PTR(s.masked_paths), "");
