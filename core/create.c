@@ -254,7 +254,7 @@ static int check_unsupported(const json_t *hc, struct husk_error *err)
 	static const struct {
 		const char *key, *flag;
 	} lists[] = {{"Sysctls", "--sysctl"},	   {"Devices", "--device"},
-		     {"Links", "--link"},	   {"VolumesFrom", "--volumes-from"},
+		     {"VolumesFrom", "--volumes-from"},
 		     {"StorageOpt", "--storage-opt"}, {"DeviceRequests", "--gpus"},
 		     {"DeviceCgroupRules", "--device-cgroup-rule"}};
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
@@ -298,6 +298,51 @@ static int check_unsupported(const json_t *hc, struct husk_error *err)
 				      "--oom-score-adj %lld: lowering it needs privileges a rootless "
 				      "container does not have",
 				      (long long)oom);
+	return 0;
+}
+
+/* Legacy links, as dockerd's registerLinks checks them. With NetworkMode none they are only
+ * recorded (there is no network to link on; compose sends them for one-off containers of a
+ * service that runs); on husk's default network, where a container has only lo, there is no
+ * address to link to, so they are refused rather than silently missing. */
+static int check_links(const struct husk_store *s, const json_t *hc, struct husk_error *err)
+{
+	const json_t *links = jarr(hc, "Links");
+	if (!json_array_size(links))
+		return 0;
+	const char *nm = jstr(hc, "NetworkMode");
+	if (streq(nm, "host"))
+		return husk_error_set(err, -EINVAL,
+				      "conflicting options: host type networking can't be used with "
+				      "links. This would result in undefined behavior");
+	if (!streq(nm, "none"))
+		return husk_error_set(err, -EOPNOTSUPP,
+				      "--link is not supported by husk yet on network %s: its "
+				      "containers get only a loopback interface (links work with "
+				      "--network none, where they are only recorded)",
+				      nm);
+	size_t i;
+	json_t *e;
+	json_array_foreach((json_t *)links, i, e)
+	{
+		const char *l = json_string_value(e);
+		if (str_empty(l)) /* opts.ParseLink's checks and messages */
+			return husk_error_set(err, -EINVAL, "empty string specified for links");
+		_cleanup_free_ char *child = xstrdup(l);
+		char *colon = strchr(child, ':');
+		if (colon) {
+			*colon = 0;
+			if (strchr(colon + 1, ':'))
+				return husk_error_set(err, -EINVAL, "bad format for links: %s", l);
+		}
+		const char *name = colon && child[0] == '/' ? child + 1 : child;
+		char id[65];
+		int r = husk_container_resolve_id(s, name, id, err);
+		if (r < 0) {
+			husk_error_prefix(err, "could not get container for %s", name);
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -585,6 +630,8 @@ int husk_create_container(const struct husk_store *s, const struct husk_idmap *m
 					      : json_object();
 	json_t *points = NULL;
 	r = check_host_config(hc, cfg, cg, warnings, err);
+	if (r == 0)
+		r = check_links(s, hc, err);
 	if (r == 0)
 		r = husk_mount_points_build(hc, cfg, &points, err);
 	if (r < 0) {

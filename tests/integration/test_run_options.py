@@ -324,6 +324,38 @@ def test_what_husk_cannot_do_is_refused(husk, image, args, text):
     assert husk.docker("ps", "-aq").stdout.split() == before
 
 
+def test_links(husk, image):
+    """--link as dockerd checks it: recorded with --network none (compose links one-off
+    containers to a running service that way), Docker's conflict with host, refused on the
+    default network (only lo: no address to link to), 404 for a container that is not there."""
+    target = "lk" + uuid.uuid4().hex[:8]
+    husk.docker("run", "-d", "--name", target, "--network", "none", image, "sleep", "30")
+    try:
+        p = husk.docker("run", "--rm", "--network", "none", "--link", f"{target}:t", image,
+                        "echo", "linked")
+        assert p.stdout.strip() == "linked"
+        r = husk.client().containers.run(image, ["echo", "py"], remove=True,
+                                         network_mode="none", links={target: "t"})
+        assert r.strip() == b"py"
+        before = husk.docker("ps", "-aq").stdout.split()
+        for args, text in [
+            (["--network", "host", "--link", target], "host type networking can't be used "
+                                                      "with links"),
+            (["--link", target], "--link is not supported by husk yet on network bridge"),
+            (["--network", "none", "--link", "nosuch:x"],
+             "could not get container for nosuch: No such container: nosuch"),
+            (["--network", "none", "--link", "a:b:c"], "bad format for links: a:b:c"),
+        ]:
+            p = husk.docker("run", "--rm", *args, image, "true", check=False)
+            assert p.returncode != 0 and text in p.stderr, (args, p.stderr)
+        assert husk.docker("ps", "-aq").stdout.split() == before
+        r = husk.api("POST", "/containers/create", {"Image": image, "Cmd": ["true"], "HostConfig": {
+            "NetworkMode": "none", "Links": ["nosuch"]}})
+        assert r.status == 404
+    finally:
+        husk.docker("rm", "-f", target, check=False)
+
+
 def test_oom_score_adj(husk, image):
     p = husk.docker("run", "--rm", "--oom-score-adj", "500", image, "cat",
                     "/proc/self/oom_score_adj")
