@@ -6,7 +6,8 @@
 # As root: installs podman if missing, sets up the bench user (HUSK_BENCH_USER, default
 # husk-bench) with tests/tools/test-user.sh and a rootless podman for it (cgroupfs, file events,
 # native overlay: without a storage.conf podman 4.3 silently takes vfs on this machine kind),
-# applies tests/tools/host-fixes.sh, builds husk (release, in build-bench), uxload and the test
+# applies tests/tools/host-fixes.sh, builds husk (release, in build-bench, with
+# contrib/build-microhttpd's libmicrohttpd as husk-setup does), uxload and the test
 # image, copies all of it where the user can read it, and runs bench.py as that user.
 # As any other user: builds and runs bench.py as itself (podman must already work for it).
 # Prints a table (husk, podman, husk/podman); JSON in build-bench/bench-results.json.
@@ -70,7 +71,13 @@ if [ "$(id -u)" = 0 ]; then
 	podman_prep
 fi
 
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+# As husk-setup builds it: libmicrohttpd without HTTPS where it can be built.
+mhd=$(contrib/build-microhttpd "$REPO/build-deps/microhttpd") || mhd=
+if [ -f "$BUILD/build.ninja" ]; then
+	meson setup --reconfigure "$BUILD" -Dmicrohttpd="$mhd" >/dev/null
+else
+	meson setup "$BUILD" --buildtype=release -Dmicrohttpd="$mhd" >/dev/null
+fi
 meson compile -C "$BUILD" >/dev/null
 cc -O2 -Wall -Wextra -Werror -pthread -o "$BUILD/uxload" tests/bench/uxload.c
 cc -O2 -Wall -Wextra -Werror -o "$BUILD/coldstart" tests/bench/coldstart.c
