@@ -124,8 +124,10 @@ enum MHD_Result reply_error(struct req *r, const struct husk_error *err)
 		return reply_empty(r, status);
 	if (status >= 500)
 		husk_log(LOG_ERR, "%s %s: %s", r->method, r->path, err->message);
+	/* The message may quote what the client sent (a %FF in an id or a query value) or be
+	 * cut inside a character: jansson takes UTF-8 only, and would leave out the message. */
 	json_t *j = json_object();
-	json_object_set_new(j, "message", json_string(err->message));
+	json_object_set_new(j, "message", json_string_lossy(err->message));
 	return reply_json(r, status, j);
 }
 

@@ -93,6 +93,17 @@ def test_unknown_route_is_404_json(husk, path):
     assert isinstance(body.get("message"), str) and body["message"], body
 
 
+# Error messages quote ids and query values: bytes that are not UTF-8 (or a message cut inside a
+# character) must not leave the answer without its message.
+@pytest.mark.parametrize("path,status", [("/containers/%FF/json", 404),
+                                         ("/events?since=%FF", 400),
+                                         ("/containers/" + "%C3%A9" * 600 + "/json", 404),
+                                         ("/containers/x" + "%C3%A9" * 600 + "/json", 404)])
+def test_error_message_with_invalid_utf8_is_json(husk, path, status):
+    body = json_body(husk.api("GET", path), status)
+    assert isinstance(body.get("message"), str) and body["message"], body
+
+
 @pytest.mark.parametrize("version", ["1.12", "1.23", "0.9"])
 def test_too_old_api_version_is_400(husk, version):
     msg = json_body(husk.api("GET", f"/v{version}/version"), 400)["message"]
