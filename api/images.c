@@ -62,16 +62,17 @@ enum MHD_Result h_images_load(struct req *r)
 
 /* --- POST /images/create --- */
 
-/* A stream of one prepared line (cls: a char ** holding it). */
+/* A stream of one prepared line, newline included (cls: a char ** holding it), sent in as many
+ * blocks as it takes: an imported URL is the client's, of any length. */
 static ssize_t one_line(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	char **line = cls;
-	if (!*line)
+	size_t n = strlen(*line);
+	if (pos >= n)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	int n = snprintf(buf, max, "%s\n", *line);
-	free(*line);
-	*line = NULL;
-	return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+	size_t k = n - pos < max ? n - pos : max;
+	memcpy(buf, *line + pos, k);
+	return (ssize_t)k;
 }
 
 static void free_line(void *cls)
@@ -81,6 +82,16 @@ static void free_line(void *cls)
 	free(line);
 }
 
+/* A 200 stream of one JSON line, msg (taken). */
+static enum MHD_Result reply_one_line(struct req *r, json_t *msg)
+{
+	_cleanup_free_ char *s = json_compact(msg);
+	json_decref(msg);
+	char **line = xcalloc(1, sizeof(char *));
+	*line = xasprintf("%s\n", s);
+	return reply_stream(r, MHD_HTTP_OK, "application/json", one_line, line, free_line);
+}
+
 static enum MHD_Result import_image(struct req *r, const char *src)
 {
 	if (!streq(src, "-")) {
@@ -88,11 +99,11 @@ static enum MHD_Result import_image(struct req *r, const char *src)
 		    "importing from a URL is not supported by husk (it fetches nothing from the "
 		    "network): download %s and run docker import FILE",
 		    src);
-		json_t *e = json_pack("{s:{s:s}, s:s}", "errorDetail", "message", text, "error", text);
-		char **msg = xcalloc(1, sizeof(char *));
-		*msg = json_compact(e);
-		json_decref(e);
-		return reply_stream(r, MHD_HTTP_OK, "application/json", one_line, msg, free_line);
+		/* The URL is the client's: maybe not UTF-8 (fromSrc=%FF), which json_pack's "s"
+		 * refuses. */
+		json_t *t = json_string_lossy(text);
+		return reply_one_line(r, json_pack("{s:{s:O}, s:o}", "errorDetail", "message", t,
+						   "error", t));
 	}
 	if (!need_body(r, "import"))
 		return MHD_YES;
@@ -138,10 +149,7 @@ static enum MHD_Result pull_image(struct req *r, const char *from)
 				    json_sprintf("husk does not reach registries: %s is the local image "
 						 "(%.19s), used as it is",
 						 familiar, img->id));
-		char **line = xcalloc(1, sizeof(char *));
-		*line = json_compact(msg);
-		json_decref(msg);
-		return reply_stream(r, MHD_HTTP_OK, "application/json", one_line, line, free_line);
+		return reply_one_line(r, msg);
 	}
 	return reply_errorf(r, -EOPNOTSUPP,
 			    "husk cannot pull %s: pulling from registries is not implemented yet; "

@@ -498,6 +498,17 @@ def test_import_from_url_is_an_in_stream_error(husk, image):
     assert res.returncode != 0 and "not supported" in res.stderr + res.stdout
 
 
+
+# The URL is echoed: not UTF-8, it made husk-api abort (json_pack refused it); longer than a
+# stream block (32 KB), the line was cut off with an error.
+@pytest.mark.parametrize("url", ["%FF%FE", "http%3A%2F%2Fx%2F" + "a" * 100000])
+def test_import_from_odd_url_is_an_in_stream_error(husk, image, url):
+    r = husk.api("POST", "/images/create?fromSrc=" + url)
+    assert r.status == 200
+    line = json.loads(r.body.decode().splitlines()[-1])
+    assert "not supported" in line["error"] and line["errorDetail"]["message"] == line["error"]
+    assert husk.api("GET", "/_ping").status == 200
+
 def test_pull_is_a_clear_error(husk, image):
     r = husk.api("POST", "/images/create?fromImage=alpine&tag=3")
     assert r.status == 501
