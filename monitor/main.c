@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <link.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -215,18 +216,37 @@ void monitor_finish(struct monitor *m)
 	}
 }
 
+/* dl_iterate_phdr's callback: our program's PT_GNU_RELRO, as addresses. */
+static int find_relro(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	unsigned long *relro = data;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_GNU_RELRO) {
+			relro[0] = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+			relro[1] = relro[0] + info->dlpi_phdr[i].p_memsz;
+		}
+	return 1; /* the first object is the program itself */
+}
+
 /* Once the container runs, most of our code (mounts, seccomp with its syscall tables for every
  * architecture, capabilities) will not run again in this process: drop the pages of our
  * read-only mappings. They are file-backed, so whatever the loop does need faults back in;
- * the rest stops counting against the container for its whole life. */
+ * the rest stops counting against the container for its whole life. Except the RELRO part
+ * (GOT, .data.rel.ro): relocated at load, then made read-only, its pages are private copies;
+ * dropped, they would fault back in as the file's unrelocated bytes, and a position-independent
+ * monitor (the dynamic one of builds without static libraries, or of the sanitizers) would
+ * call through null pointers. */
 static void release_setup_pages(void)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
 	char line[512], self[256];
+	unsigned long relro[2] = {0, 0};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (!f || n <= 0)
 		return;
 	self[n] = 0;
+	dl_iterate_phdr(find_relro, relro);
 	while (fgets(line, sizeof line, f)) {
 		unsigned long lo, hi;
 		char perms[5];
@@ -234,7 +254,7 @@ static void release_setup_pages(void)
 		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &lo, &hi, perms, &off) < 3 || !off)
 			continue;
 		line[strcspn(line, "\n")] = 0;
-		if (perms[1] == 'w' || !streq(line + off, self))
+		if (perms[1] == 'w' || !streq(line + off, self) || (lo < relro[1] && hi > relro[0]))
 			continue;
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
