@@ -226,6 +226,15 @@ int main(int argc, char **argv)
 	api.monitor_path = husk_find_tool("husk-monitor", "HUSK_MONITOR");
 	api.helper_path = husk_find_tool("husk-helper", "HUSK_HELPER");
 
+	/* Blocked before the socket appears: a SIGTERM once a client can see it must reach the
+	 * exit that removes it, not kill us with the socket left behind. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
 	int listen_fd = -1;
 	_cleanup_free_ char *listen_path = NULL; /* ours to remove at exit */
 	int n = activation_listen_fds(); /* also unsets LISTEN_*: nothing leaks to children */
@@ -256,12 +265,6 @@ int main(int argc, char **argv)
 	}
 	api.idle_timeout = idle >= 0 ? (unsigned)idle : (api.activated ? 10 : 0);
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
