@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	husk_log_init("husk-helper", getenv("HUSK_DEBUG") != NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct husk_error err = {0};
-	struct husk_store store;
+	_cleanup_(husk_store_close) struct husk_store store;
 	if (husk_store_open(&store, data, run, &err) < 0)
 		return helper_fail(&err);
 	struct husk_idmap idmap;
@@ -160,9 +160,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(container_cmds); i++) {
 		if (streq(cmd, container_cmds[i].name)) {
-			int rc = container_cmds[i].run(&store, &idmap, &args);
-			husk_store_close(&store);
-			return rc;
+			return container_cmds[i].run(&store, &idmap, &args);
 		}
 	}
 	husk_error_set(&err, -EINVAL, "unknown husk-helper command \"%s\"", cmd);
