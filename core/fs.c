@@ -78,46 +78,91 @@ int read_file(const char *path, char **out, size_t *len, size_t max)
 	return read_file_at(AT_FDCWD, path, out, len, max);
 }
 
-static int rm_children(int dfd)
+/* Removes name if it is no directory (*fd = -1), else opens it, made ours to empty (*fd). */
+static int rm_open(int dirfd, const char *name, int *fd)
 {
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	int r = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (streq(e->d_name, ".") || streq(e->d_name, ".."))
-			continue;
-		int k = rm_rf_at(dirfd(d), e->d_name);
-		if (k < 0 && r == 0)
-			r = k;
-	}
-	closedir(d);
-	return r;
-}
-
-int rm_rf_at(int dirfd, const char *name)
-{
+	*fd = -1;
 	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -errno;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	int f = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0) {
 		/* A directory we may not read: try to make it ours to empty. */
 		if (errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
+			f = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (f < 0)
 			return errno == ENOENT ? 0 : -errno;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
-		fchmod(fd, st.st_mode | 0700);
-	int r = rm_children(fd);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return r < 0 ? r : -errno;
+	if (fstat(f, &st) == 0 && (st.st_mode & 0700) != 0700)
+		fchmod(f, st.st_mode | 0700);
+	*fd = f;
+	return 0;
+}
+
+/* Depth first, without recursion: a container makes its tree as deep as it likes (mkdir -p of
+ * thousands of levels), husk-api's threads have 256 KB of stack and a process some 1024 open
+ * files. So at most RM_DEPTH directories are open, on the heap; one found deeper is moved up
+ * into the top directory, whose reading starts over once it is done. */
+#define RM_DEPTH 64
+
+int rm_rf_at(int at, const char *name)
+{
+	struct level {
+		DIR *d; /* NULL: could not be read */
+		char *name;
+	} stack[RM_DEPTH];
+	size_t n = 0, moves = 0;
+	bool moved = false;
+	int fd, r = rm_open(at, name, &fd);
+	const char *next = name;
+	while (fd >= 0 || n > 0) {
+		if (fd >= 0 && n == RM_DEPTH) {
+			char up[32];
+			snprintf(up, sizeof up, ".rm-%zu", moves++);
+			close(fd);
+			fd = -1;
+			moved = true;
+			if (renameat(dirfd(stack[n - 1].d), next, dirfd(stack[0].d), up) < 0 && r == 0)
+				r = -errno;
+		}
+		if (fd >= 0) {
+			stack[n].d = fdopendir(fd);
+			if (!stack[n].d) {
+				if (r == 0)
+					r = -errno;
+				close(fd);
+			}
+			stack[n++].name = xstrdup(next);
+			fd = -1;
+		}
+		struct level *top = &stack[n - 1];
+		struct dirent *e = NULL;
+		while (top->d && (e = readdir(top->d)) &&
+		       (streq(e->d_name, ".") || streq(e->d_name, "..")))
+			;
+		if (e) {
+			int k = rm_open(dirfd(top->d), e->d_name, &fd);
+			if (k < 0 && r == 0)
+				r = k;
+			next = e->d_name;
+			continue;
+		}
+		if (n == 1 && moved && r == 0) {
+			rewinddir(top->d);
+			moved = false;
+			continue;
+		}
+		/* Emptied: removed from its parent, still open below it on the stack. */
+		if (top->d)
+			closedir(top->d);
+		int parent = n > 1 && stack[n - 2].d ? dirfd(stack[n - 2].d) : at;
+		if (unlinkat(parent, top->name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+			r = -errno;
+		free(top->name);
+		n--;
+	}
 	return r;
 }
 

@@ -3,9 +3,14 @@
 #include "test.h"
 #include "testutil.h"
 
+#include "core/fs.h"
 #include "core/util.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #define SENTINEL INT64_C(-4242)
 
@@ -329,6 +334,54 @@ static void test_parse_signal(void)
 		CHECK_EQ(parse_signal(bad[i]), -EINVAL);
 }
 
+/* A tree 3000 levels deep, as a container makes with mkdir -p: removed in a thread with
+ * husk-api's 256 KB of stack, and beyond 1024 open files. */
+#define DEEP 3000
+
+static void *rm_deep(void *path)
+{
+	return (void *)(intptr_t)rm_rf(path);
+}
+
+static void test_rm_rf_deep(void)
+{
+	char *tmp = test_tmpdir();
+	_cleanup_free_ char *top = xasprintf("%s/top", tmp);
+	CHECK_OK(mkdir(top, 0755));
+	int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	for (int i = 0; i < DEEP && fd >= 0; i++) {
+		CHECK_OK(mkdirat(fd, "d", 0755));
+		if (i % 100 == 0) {
+			int f = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			CHECK(f >= 0);
+			close(f);
+			CHECK_OK(mkdirat(fd, "locked", 0));
+		}
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+	}
+	if (fd >= 0)
+		close(fd);
+	struct rlimit lim, low = {512, 512};
+	getrlimit(RLIMIT_NOFILE, &lim);
+	setrlimit(RLIMIT_NOFILE, &low);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_t t;
+	void *ret = (void *)-1;
+	CHECK_EQ(pthread_create(&t, &attr, rm_deep, top), 0);
+	pthread_join(t, &ret);
+	pthread_attr_destroy(&attr);
+	setrlimit(RLIMIT_NOFILE, &lim);
+	CHECK_EQ((int)(intptr_t)ret, 0);
+	CHECK(access(top, F_OK) < 0 && errno == ENOENT);
+	CHECK_EQ(rm_rf(top), 0); /* gone already */
+	test_tmpdir_remove(tmp);
+}
+
 int main(void)
 {
 	RUN(test_parse_int64);
@@ -340,5 +393,6 @@ int main(void)
 	RUN(test_strv);
 	RUN(test_read_write);
 	RUN(test_parse_signal);
+	RUN(test_rm_rf_deep);
 	return test_result();
 }
