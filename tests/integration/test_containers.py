@@ -672,3 +672,248 @@ def test_unknown_network_is_the_error_shown(husk, image):
     assert "network nosuchnet not found" in p.stderr
     p = husk.docker("pull", "nosuch/image:1", check=False)
     assert p.returncode != 0 and "cannot pull" in p.stderr
+
+
+# --- rename --------------------------------------------------------------------------------
+
+def test_rename(husk, image):
+    old, new = name(), name()
+    since = time.time()
+    cid = husk.docker("run", "-d", "--name", old, image, "sleep", "100").stdout.strip()
+    husk.docker("rename", old, new)
+    assert husk.docker("inspect", "-f", "{{.Name}} {{.Id}}", new).stdout.split() == \
+        ["/" + new, cid]
+    p = husk.docker("inspect", old, check=False)
+    assert p.returncode != 0 and f"No such object: {old}" in p.stderr
+    assert husk.docker("ps", "--filter", f"id={cid}", "--format", "{{.Names}}").stdout \
+        == new + "\n"
+    # still the same running container, which goes on under its new name
+    assert husk.docker("exec", new, "echo", "same").stdout == "same\n"
+    # the old name is free again
+    husk.docker("create", "--name", old, image, "true")
+    ev = husk.docker("events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+                     "--filter", f"container={cid}", "--filter", "event=rename",
+                     "--format", "{{json .}}").stdout.splitlines()
+    assert len(ev) == 1, ev
+    attrs = json.loads(ev[0])["Actor"]["Attributes"]
+    assert attrs["oldName"] == "/" + old and attrs["name"] == new
+    husk.docker("rm", "-f", new, old)
+
+
+def test_rename_dockerpy(husk, image):
+    c = husk.client()
+    n, m = name(), name()
+    ctr = c.containers.create(image, "true", name=n)
+    ctr.rename(m)
+    ctr.reload()
+    assert ctr.name == m and c.containers.get(m).id == ctr.id
+    import docker.errors
+    with pytest.raises(docker.errors.NotFound):
+        c.containers.get(n)
+    ctr.remove()
+
+
+def test_rename_errors(husk, image):
+    a, b = name(), name()
+    aid = husk.docker("create", "--name", a, image, "true").stdout.strip()
+    bid = husk.docker("create", "--name", b, image, "true").stdout.strip()
+    r = husk.api("POST", f"/containers/{a}/rename?name={b}")
+    assert_error(r, 409, f'Conflict. The container name "/{b}" is already in use by '
+                         f'container "{bid}"')
+    assert_error(husk.api("POST", f"/containers/{a}/rename?name={a}"), 400,
+                 "Renaming a container with the same name as its current name")
+    assert_error(husk.api("POST", f"/containers/{a}/rename?name="), 400,
+                 "Neither old nor new names may be empty")
+    assert_error(husk.api("POST", f"/containers/{a}/rename"), 400,
+                 "Neither old nor new names may be empty")
+    assert_error(husk.api("POST", f"/containers/{a}/rename?name=bad/name"), 400,
+                 "Invalid container name (bad/name)")
+    assert_error(husk.api("POST", "/containers/nosuch/rename?name=x" + a), 404,
+                 "No such container: nosuch")
+    p = husk.docker("rename", a, b, check=False)
+    assert p.returncode != 0 and "is already in use" in p.stderr
+    # nothing changed
+    assert husk.docker("inspect", "-f", "{{.Id}}", a).stdout.strip() == aid
+    assert husk.docker("inspect", "-f", "{{.Id}}", b).stdout.strip() == bid
+    husk.docker("rm", a, b)
+
+
+# --- logs through docker-py ----------------------------------------------------------------
+
+def test_dockerpy_logs_options(husk, image):
+    c = husk.client()
+    ctr = c.containers.run(image, ["sh", "-c", "for i in 1 2 3 4; do echo l$i; done; "
+                                   "echo e >&2; sleep 1.2; echo late"], detach=True)
+    try:
+        # follow: the lines as they come, ending when the container exits
+        assert b"".join(ctr.logs(stream=True, follow=True)) == b"l1\nl2\nl3\nl4\ne\nlate\n"
+        assert ctr.logs(tail=2) == b"e\nlate\n"
+        assert ctr.logs(stdout=True, stderr=False, tail=3) == b"l4\nlate\n"
+        lines = ctr.logs(timestamps=True).decode().splitlines()
+        assert len(lines) == 6 and lines[0].endswith(" l1")
+        stamps = [unix_of(line.split(" ", 1)[0]) for line in lines]
+        assert stamps == sorted(stamps) and stamps[5] - stamps[4] > 1.0
+        # since/until cut in the pause before "late" (docker-py sends whole seconds)
+        import datetime
+        import math
+        cut = math.ceil(stamps[4])
+        assert cut < stamps[5]
+        assert ctr.logs(since=cut) == b"late\n"
+        assert ctr.logs(until=cut) == b"l1\nl2\nl3\nl4\ne\n"
+        assert ctr.logs(since=datetime.datetime.utcfromtimestamp(cut)) == b"late\n"
+    finally:
+        ctr.remove(force=True)
+
+
+def unix_of(rfc3339):
+    import datetime
+    whole, _, frac = rfc3339.rstrip("Z").partition(".")
+    t = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp() + float("0." + (frac or "0"))
+
+
+def test_logs_since_until_cut_a_run(husk, image):
+    """docker logs --since/--until with times inside the container's life (not only before it),
+    and a relative --since."""
+    n = name()
+    husk.docker("run", "--name", n, image, "sh", "-c", "echo early; sleep 1.2; echo late")
+    lines = husk.docker("logs", "-t", n).stdout.splitlines()
+    cut = (unix_of(lines[0].split()[0]) + unix_of(lines[1].split()[0])) / 2
+    assert husk.docker("logs", "--since", f"{cut:.3f}", n).stdout == "late\n"
+    assert husk.docker("logs", "--until", f"{cut:.3f}", n).stdout == "early\n"
+    assert husk.docker("logs", "--since", "1h", n).stdout == "early\nlate\n"
+    assert husk.docker("logs", "--since", "2000-01-01T00:00:00Z", "--tail", "1",
+                       n).stdout == "late\n"
+    husk.docker("rm", n)
+
+
+# --- events filters ------------------------------------------------------------------------
+
+def test_events_filters(husk, image, image_tars):
+    """docker events --filter container=, image=, event=, label=, type=, and with docker-py."""
+    tag = uuid.uuid4().hex[:8]
+    other_image = f"husk-test/evf:{tag}"
+    # an image of its own (a tag of the test image would change that image's LastTagTime)
+    husk.docker("import", "-c", 'CMD ["sh"]', image_tars["rootfs"], other_image)
+    since = time.time()
+    a, b = name(), name()
+    husk.docker("run", "--name", a, "--label", f"evf={tag}", image, "true")
+    aid = husk.docker("inspect", "-f", "{{.Id}}", a).stdout.strip()
+    bid = husk.docker("create", "--name", b, "--label", "evf=other", other_image,
+                      "true").stdout.strip()
+    husk.docker("rm", a, b)
+    husk.docker("rmi", other_image)
+    until = time.time() + 0.5
+
+    def ev(*filters):
+        args = ["events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+                "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}"]
+        for f in filters:
+            args += ["--filter", f]
+        return [tuple(x.split(" ", 2)) for x in husk.docker(*args).stdout.splitlines()]
+
+    a_all = [("container", x, aid) for x in ("create", "start", "die", "destroy")]
+    assert ev(f"container={a}") == a_all
+    assert ev(f"container={aid[:12]}") == a_all
+    assert ev(f"label=evf={tag}") == a_all
+    assert ev("label=evf=other") == [("container", "create", bid),
+                                     ("container", "destroy", bid)]
+    assert ev(f"container={a}", "event=start") == [("container", "start", aid)]
+    # two values of one filter: either; two filters: both
+    assert ev(f"container={a}", "event=start", "event=die") == [
+        ("container", "start", aid), ("container", "die", aid)]
+    assert ev(f"container={a}", "label=evf=other") == []
+    # image=: the containers of that image, and the image's own events
+    got = ev(f"image={other_image}")
+    assert ("container", "create", bid) in got
+    assert not any(x[2] == aid for x in got)
+    assert [x[:2] for x in got if x[0] == "image"] == [("image", "untag")]
+    # type=
+    assert all(x[0] == "image" for x in ev("type=image")) and ev("type=image")
+    assert {x[2] for x in ev("type=container", f"label=evf={tag}")} == {aid}
+    assert ev("type=volume", f"container={a}") == []
+    # docker-py: the same filters, decoded
+    py = list(husk.client().events(since=since, until=until, decode=True,
+                                   filters={"container": a, "event": ["create", "destroy"]}))
+    assert [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in py] == [
+        ("container", "create", aid), ("container", "destroy", aid)]
+    py = list(husk.client().events(since=since, until=until, decode=True,
+                                   filters={"label": f"evf={tag}", "type": "container"}))
+    assert [e["Action"] for e in py] == ["create", "start", "die", "destroy"]
+    assert py[0]["Actor"]["Attributes"]["evf"] == tag and py[0]["Actor"]["Attributes"]["name"] == a
+
+
+def test_events_bad_filters(husk):
+    import urllib.parse
+    r = husk.api("GET", "/events?since=0&until=1&filters=" +
+                 urllib.parse.quote(json.dumps({"bogus": ["x"]})))
+    assert_error(r, 400, "invalid filter 'bogus'")
+    r = husk.api("GET", "/events?since=0&until=1&filters={")
+    assert_error(r, 400)
+
+
+# --- wait conditions, ps limit (issue 2) ---------------------------------------------------
+
+def test_wait_condition_removed_and_next_exit(husk, image):
+    import threading
+    n = name()
+    husk.docker("create", "--name", n, image, "sh", "-c", "sleep 0.3; exit 6")
+    got = {}
+
+    def wait(cond):
+        r = husk.api("POST", f"/containers/{n}/wait?condition={cond}", timeout=30)
+        got[cond] = (r.status, r.json())
+    threads = [threading.Thread(target=wait, args=(c,)) for c in ("removed", "next-exit")]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    husk.docker("start", n)
+    threads[1].join(20)
+    assert got["next-exit"] == (200, {"StatusCode": 6, "Error": None})
+    time.sleep(0.3)
+    assert "removed" not in got  # exited, not yet removed
+    husk.docker("rm", n)
+    threads[0].join(20)
+    assert got["removed"] == (200, {"StatusCode": 6, "Error": None})
+    # docker-py's wait with a condition, sent before the start (an auto-removed container
+    # may be gone before a wait sent after it)
+    c = husk.client()
+    ctr = c.containers.create(image, ["sh", "-c", "exit 2"], auto_remove=True)
+    t = threading.Thread(target=lambda: got.update(py=ctr.wait(condition="removed")))
+    t.start()
+    time.sleep(0.2)
+    ctr.start()
+    t.join(20)
+    assert got["py"]["StatusCode"] == 2
+    assert husk.api("GET", f"/containers/{ctr.id}/json").status == 404
+
+
+def test_ps_limit_and_last(husk, image):
+    tag = uuid.uuid4().hex[:8]
+    names = []
+    for i in range(3):
+        names.append(name())
+        husk.docker("create", "--name", names[-1], "--label", f"lim={tag}", image, "true")
+        time.sleep(0.01)
+    out = husk.docker("ps", "-a", "-n", "2", "--filter", f"label=lim={tag}",
+                      "--format", "{{.Names}}").stdout.split()
+    assert out == [names[2], names[1]]  # the newest first
+    assert husk.docker("ps", "-a", "--last", "1", "--filter", f"label=lim={tag}",
+                       "--format", "{{.Names}}").stdout.split() == [names[2]]
+    r = husk.api("GET", "/containers/json?all=1&limit=1&filters=" +
+                 json.dumps({"label": [f"lim={tag}"]}).replace(" ", ""))
+    assert [x["Names"] for x in r.json()] == [["/" + names[2]]]
+    got = husk.client().containers.list(all=True, limit=2, filters={"label": f"lim={tag}"})
+    assert [x.name for x in got] == [names[2], names[1]]
+    husk.docker("rm", *names)
+
+
+def test_resize_a_tty_container(husk, image):
+    c = husk.client()
+    ctr = c.containers.run(image, ["sh", "-c", "sleep 0.5; stty size"], tty=True, detach=True)
+    try:
+        ctr.resize(height=21, width=67)
+        assert ctr.wait()["StatusCode"] == 0
+        assert ctr.logs() == b"21 67\r\n"
+    finally:
+        ctr.remove(force=True)

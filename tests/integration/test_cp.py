@@ -521,6 +521,20 @@ def test_export_running(husk, image):
         husk.docker("rm", "-f", n, check=False)
 
 
+def test_export_dockerpy(husk, image):
+    n = created(husk, image, "sh", "-c", "echo py > /tmp/py; rm /etc/layer2")
+    try:
+        husk.docker("start", "-a", n)
+        data = b"".join(husk.client().containers.get(n).export())
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            names = t.getnames()
+            assert t.extractfile("tmp/py").read() == b"py\n"
+            assert "bin/busybox" in names and "etc/layer2" not in names
+        assert husk.api("GET", "/containers/nosuch/export").status == 404
+    finally:
+        husk.docker("rm", "-f", n, check=False)
+
+
 # --- diff -----------------------------------------------------------------------------------
 
 def test_diff(husk, image):

@@ -361,7 +361,7 @@ def test_request_in_flight_keeps_api(lone_husk):
     h.docker("rm", n)
 
 
-@pytest.mark.parametrize("stream", ["events", "logs-follow", "wait"])
+@pytest.mark.parametrize("stream", ["events", "logs-follow", "wait", "stats"])
 def test_open_stream_keeps_api(lone_husk, stream):
     h = lone_husk
     n = name()
@@ -369,7 +369,8 @@ def test_open_stream_keeps_api(lone_husk, stream):
                    "echo hello; sleep 60").stdout.strip()
     method, path = {"events": ("GET", "/events"),
                     "logs-follow": ("GET", f"/containers/{cid}/logs?follow=1&stdout=1"),
-                    "wait": ("POST", f"/containers/{cid}/wait")}[stream]
+                    "wait": ("POST", f"/containers/{cid}/wait"),
+                    "stats": ("GET", f"/containers/{cid}/stats?stream=1")}[stream]
     pid = activate(h)
     s = open_stream(h.sock, method, path)
     try:
@@ -380,7 +381,9 @@ def test_open_stream_keeps_api(lone_husk, stream):
         else:
             h.docker("kill", n)
             body = read_to_end(s)
-            assert (b'"StatusCode":137' if stream == "wait" else b"hello\n") in body, body
+            want = {"wait": b'"StatusCode":137', "logs-follow": b"hello\n",
+                    "stats": b'"cpu_stats"'}[stream]
+            assert want in body, body
         # with the stream closed, idle again
         assert h.wait_api_gone(IDLE + 4), "husk-api did not exit after the stream ended"
     finally:
@@ -456,6 +459,16 @@ def test_running_containers_do_not_keep_api(lone_husk):
     h.docker("rm", "-f", n)
 
 
+def session_outlives_the_api(h, s, what):
+    """On a hijacked socket to `while read l; do echo got $l; done`: a line answered, husk-api
+    gone idle, and the next line still answered."""
+    s.sendall(b"one\n")
+    assert b"got one\n" in read_frames(s, b"got one\n")
+    assert h.wait_api_gone(IDLE + 4), f"an {what} session kept husk-api alive"
+    s.sendall(b"two\n")
+    assert b"got two\n" in read_frames(s, b"got two\n")
+
+
 def test_attach_session_is_handed_to_the_monitor(lone_husk):
     """A hijacked attach does not hold husk-api: it exits idle while the session goes on."""
     h = lone_husk
@@ -464,13 +477,36 @@ def test_attach_session_is_handed_to_the_monitor(lone_husk):
                    "while read l; do echo got $l; done").stdout.strip()
     s = attach_raw(h.sock, cid)
     try:
-        s.sendall(b"one\n")
-        assert b"got one\n" in read_frames(s, b"got one\n")
-        assert h.wait_api_gone(IDLE + 4), "an attach session kept husk-api alive"
-        s.sendall(b"two\n")
-        assert b"got two\n" in read_frames(s, b"got two\n")
+        session_outlives_the_api(h, s, "attach")
     finally:
         s.close()
+    h.docker("rm", "-f", n)
+
+
+def test_exec_session_is_handed_to_the_monitor(lone_husk):
+    """A hijacked exec start does not hold husk-api either: it exits idle while the exec's
+    stdin and stdout go on, and a new one reports the exit code."""
+    h = lone_husk
+    n = name()
+    h.docker("run", "-d", "--name", n, TEST_IMAGE, "sleep", "60")
+    status, body = api_at(h.sock, "POST", f"/containers/{n}/exec", {
+        "Cmd": ["sh", "-c", "while read l; do echo got $l; done; exit 5"],
+        "AttachStdin": True, "AttachStdout": True, "AttachStderr": True})
+    assert status == 201, body
+    eid = body["Id"]
+    payload = b'{"Detach":false,"Tty":false}'
+    s = request_head(h.sock, f"POST /v1.44/exec/{eid}/start HTTP/1.1\r\nHost: husk\r\n"
+                     "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+                     f"Upgrade: tcp\r\nContent-Length: {len(payload)}\r\n\r\n"
+                     + payload.decode(), 101)
+    try:
+        session_outlives_the_api(h, s, "exec")
+        s.shutdown(socket.SHUT_WR)
+        read_to_end(s)
+    finally:
+        s.close()
+    assert wait_until(lambda: api_at(h.sock, "GET", f"/exec/{eid}/json")[1]["Running"] is False)
+    assert api_at(h.sock, "GET", f"/exec/{eid}/json")[1]["ExitCode"] == 5
     h.docker("rm", "-f", n)
 
 

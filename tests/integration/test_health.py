@@ -258,3 +258,37 @@ def test_health_and_restart_together(husk, image):
     assert wait_for(lambda: inspect(husk, n)["RestartCount"] >= 1 and
                     status(husk, n) == "healthy")
     husk.docker("rm", "-f", n)
+
+
+def test_dockerpy_healthcheck(husk, image):
+    """--health-cmd/-interval/-timeout/-retries/-start-period as docker-py sends them."""
+    c = husk.client()
+    ms = 1000000
+    # A start period makes the first probe wait for the start interval (5 s by default, and
+    # docker-py 5 cannot set it): only its field is checked here, test_start_period runs it.
+    cid = c.api.create_container(image, "true", healthcheck={
+        "test": ["CMD", "true"], "start_period": 300 * ms})["Id"]
+    cfg = inspect(husk, cid)["Config"]["Healthcheck"]
+    assert cfg["Test"] == ["CMD", "true"] and cfg["StartPeriod"] == 300 * ms
+    c.api.remove_container(cid)
+    hc = {"test": ["CMD-SHELL", "test -e /tmp/ok && echo fine"], "interval": 100 * ms,
+          "timeout": 500 * ms, "retries": 2}
+    ctr = c.containers.run(image, ["sh", "-c", "sleep 1; touch /tmp/ok; sleep 100"],
+                           detach=True, healthcheck=hc)
+    try:
+        ctr.reload()
+        cfg = ctr.attrs["Config"]["Healthcheck"]
+        assert cfg["Test"] == ["CMD-SHELL", "test -e /tmp/ok && echo fine"]
+        assert (cfg["Interval"], cfg["Timeout"], cfg["Retries"]) == (100 * ms, 500 * ms, 2)
+        # failing at first: unhealthy after two failed probes, then healthy
+        assert wait_for(lambda: status(husk, ctr.id) == "unhealthy", timeout=5)
+        assert health(husk, ctr.id)["FailingStreak"] >= 2
+        assert wait_for(lambda: status(husk, ctr.id) == "healthy", timeout=5)
+        h = health(husk, ctr.id)
+        assert h["FailingStreak"] == 0
+        assert (h["Log"][-1]["ExitCode"], h["Log"][-1]["Output"]) == (0, "fine\n")
+        ctr.reload()
+        assert ctr.attrs["State"]["Health"]["Status"] == "healthy"
+        assert ctr.id in [x.id for x in c.containers.list(filters={"health": "healthy"})]
+    finally:
+        ctr.remove(force=True)

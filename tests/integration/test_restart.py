@@ -514,3 +514,73 @@ def test_first_api_after_a_reboot_starts_them(husk, image):
     time.sleep(0.5)
     assert not state(husk, names["always"])["Running"]
     husk.docker("rm", "-f", *every)
+
+
+# --- docker-py ------------------------------------------------------------------------------
+
+def test_dockerpy_restart_policy(husk, image):
+    import docker.errors
+    c = husk.client()
+    ctr = c.containers.run(image, ["sh", "-c", "echo run; exit 3"], detach=True,
+                           restart_policy={"Name": "on-failure", "MaximumRetryCount": 2})
+    try:
+        assert wait_for(lambda: restart_count(husk, ctr.id) == 2 and
+                        state(husk, ctr.id)["Status"] == "exited")
+        ctr.reload()
+        assert ctr.attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure",
+                                                            "MaximumRetryCount": 2}
+        assert ctr.attrs["State"]["ExitCode"] == 3 and ctr.logs() == b"run\n" * 3
+    finally:
+        ctr.remove(force=True)
+    before = count_containers(husk)
+    with pytest.raises(docker.errors.APIError) as e:
+        c.containers.create(image, "true", restart_policy={"Name": "sometimes"})
+    assert e.value.status_code == 400 and "unknown policy 'sometimes'" in str(e.value)
+    assert count_containers(husk) == before
+
+
+def test_restart_timeout(husk, image):
+    """docker restart -t / POST /restart?t=: stop with that timeout (sleep as PID 1 ignores
+    SIGTERM, so it is killed when it runs out), then start again."""
+    n = name()
+    husk.docker("run", "-d", "--name", n, image, "sleep", "100")
+    pid = state(husk, n)["Pid"]
+    t = time.monotonic()
+    husk.docker("restart", "-t", "1", n)
+    assert 0.9 < time.monotonic() - t < 5
+    st = state(husk, n)
+    assert st["Status"] == "running" and st["Pid"] not in (0, pid)
+    pid = st["Pid"]
+    t = time.monotonic()
+    r = husk.api("POST", f"/containers/{n}/restart?t=0")
+    assert r.status == 204, r
+    assert time.monotonic() - t < 2
+    assert state(husk, n)["Pid"] not in (0, pid)
+    r = husk.api("POST", f"/containers/{n}/restart?t=x")
+    assert r.status == 400
+    assert husk.api("POST", "/containers/nosuch/restart").status == 404
+    # docker-py's restart: of an exited container too
+    husk.docker("kill", n)
+    ctr = husk.client().containers.get(n)
+    ctr.restart(timeout=0)
+    ctr.reload()
+    assert ctr.status == "running" and ctr.attrs["State"]["Pid"] > 0
+    husk.docker("rm", "-f", n)
+
+
+def test_dockerpy_prune(husk, image):
+    c = husk.client()
+    tag = uuid.uuid4().hex[:8]
+    keep = c.containers.run(image, ["sleep", "100"], detach=True, labels={"py": tag})
+    done = c.containers.run(image, ["true"], detach=True, labels={"py": tag})
+    done.wait()
+    other = c.containers.create(image, "true", labels={"py": "other"})
+    try:
+        rep = c.containers.prune(filters={"label": f"py={tag}"})
+        assert rep["ContainersDeleted"] == [done.id]
+        assert {x.id for x in c.containers.list(all=True, filters={"label": "py"})} >= \
+            {keep.id, other.id}
+        assert husk.api("GET", f"/containers/{done.id}/json").status == 404
+    finally:
+        keep.remove(force=True)
+        other.remove(force=True)

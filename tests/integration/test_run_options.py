@@ -360,3 +360,267 @@ def test_oom_score_adj(husk, image):
     p = husk.docker("run", "--rm", "--oom-score-adj", "500", image, "cat",
                     "/proc/self/oom_score_adj")
     assert p.stdout.strip() == "500"
+
+
+# --- --cap-add, --cap-drop, --privileged, --security-opt ----------------------------------
+
+DEFAULT_CAPS = 0xa80425fb  # Docker's default set
+CAP = {"CHOWN": 0, "NET_ADMIN": 12, "NET_RAW": 13, "SYS_ADMIN": 21, "SYS_PTRACE": 19}
+STATUS_SH = "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status"
+
+
+def all_caps():
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        return (1 << (int(f.read()) + 1)) - 1
+
+
+def status_lines(text):
+    """{key: value} of the /proc/self/status lines in the text; other lines ignored."""
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def test_cap_add_and_drop(husk, image):
+    # Without NET_ADMIN no interface can be changed; with it, lo (of the container's own
+    # network namespace) can. Without CHOWN root cannot give a file away.
+    probe = ("ip link set lo mtu 1300 2>/dev/null && echo net:yes || echo net:no; "
+             "touch /tmp/f; chown 1000 /tmp/f 2>/dev/null && echo chown:yes || echo chown:no; "
+             + STATUS_SH)
+    p = husk.docker("run", "--rm", image, "sh", "-c", probe)
+    assert p.stdout.splitlines()[:2] == ["net:no", "chown:yes"]
+    p = husk.docker("run", "--rm", "--cap-add", "NET_ADMIN", "--cap-drop", "chown", image,
+                    "sh", "-c", probe)
+    assert p.stdout.splitlines()[:2] == ["net:yes", "chown:no"]
+    st = status_lines(p.stdout)
+    want = (DEFAULT_CAPS | 1 << CAP["NET_ADMIN"]) & ~(1 << CAP["CHOWN"])
+    assert int(st["CapEff"], 16) == want and int(st["CapBnd"], 16) == want
+    assert st["Seccomp"] == "2"
+    # CAP_ prefixes and any case, as Docker takes them; inspect keeps what was asked
+    n = name()
+    husk.docker("create", "--name", n, "--cap-add", "CAP_SYS_PTRACE", "--cap-drop", "NET_RAW",
+                image, "true")
+    hc = json.loads(husk.docker("inspect", n).stdout)[0]["HostConfig"]
+    assert hc["CapAdd"] == ["CAP_SYS_PTRACE"] and hc["CapDrop"] == ["CAP_NET_RAW"]
+    husk.docker("rm", n)
+
+
+def test_cap_drop_all_and_add_all(husk, image):
+    p = husk.docker("run", "--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN", image,
+                    "sh", "-c", STATUS_SH)
+    st = status_lines(p.stdout)
+    assert int(st["CapEff"], 16) == 1 << CAP["CHOWN"]
+    assert int(st["CapBnd"], 16) == 1 << CAP["CHOWN"]
+    p = husk.docker("run", "--rm", "--cap-drop", "ALL", image, "sh", "-c",
+                    "touch /tmp/f; chown 1000 /tmp/f 2>&1; " + STATUS_SH)
+    assert "Operation not permitted" in p.stdout
+    assert status_lines(p.stdout)["CapEff"] == "0000000000000000"
+    # ALL added: every capability there is, still under the default seccomp profile
+    p = husk.docker("run", "--rm", "--cap-add", "ALL", image, "sh", "-c", STATUS_SH)
+    st = status_lines(p.stdout)
+    assert int(st["CapEff"], 16) == all_caps() and st["Seccomp"] == "2"
+
+
+def test_cap_bad_input(husk, image):
+    before = husk.docker("ps", "-aq").stdout.split()
+    p = husk.docker("run", "--rm", "--cap-add", "NOT_A_CAP", image, "true", check=False)
+    assert p.returncode == 125 and "unknown capability" in p.stderr, p.stderr
+    p = husk.docker("run", "--rm", "--cap-drop", "BOGUS", image, "true", check=False)
+    assert p.returncode == 125 and "unknown capability" in p.stderr, p.stderr
+    assert husk.docker("ps", "-aq").stdout.split() == before
+
+
+def test_caps_dockerpy(husk, image):
+    c = husk.client()
+    out = c.containers.run(image, ["sh", "-c", STATUS_SH], remove=True,
+                           cap_drop=["ALL"], cap_add=["NET_ADMIN", "SYS_ADMIN"]).decode()
+    want = 1 << CAP["NET_ADMIN"] | 1 << CAP["SYS_ADMIN"]
+    assert int(status_lines(out)["CapEff"], 16) == want
+    out = c.containers.run(image, ["sh", "-c", "ip link set lo mtu 1300 && echo ok"],
+                           remove=True, cap_add=["NET_ADMIN"])
+    assert out == b"ok\n"
+
+
+MASKED_SH = ("grep -c -E ' /proc/(acpi|asound|kcore|keys|latency_stats|timer_list|scsi) ' "
+             "/proc/mounts; "
+             "unshare -U true 2>/dev/null && echo unshare:yes || echo unshare:no; " + STATUS_SH)
+
+
+def test_privileged(husk, image):
+    """--privileged: every capability the user namespace has, no seccomp, no masked paths."""
+    p = husk.docker("run", "--rm", image, "sh", "-c", MASKED_SH)
+    lines = p.stdout.splitlines()
+    assert int(lines[0]) >= 1 and lines[1] == "unshare:no"
+    p = husk.docker("run", "--rm", "--privileged", image, "sh", "-c", MASKED_SH)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "0" and lines[1] == "unshare:yes", p.stdout
+    st = status_lines(p.stdout)
+    assert int(st["CapEff"], 16) == all_caps() and int(st["CapBnd"], 16) == all_caps()
+    assert st["Seccomp"] == "0"
+    n = name()
+    husk.docker("create", "--name", n, "--privileged", image, "true")
+    assert json.loads(husk.docker("inspect", n).stdout)[0]["HostConfig"]["Privileged"] is True
+    husk.docker("rm", n)
+
+
+def test_privileged_dockerpy(husk, image):
+    out = husk.client().containers.run(image, ["sh", "-c", MASKED_SH], privileged=True,
+                                       remove=True).decode()
+    assert out.splitlines()[:2] == ["0", "unshare:yes"]
+    st = status_lines(out)
+    assert int(st["CapEff"], 16) == all_caps() and st["Seccomp"] == "0"
+
+
+# A profile of one's own: everything allowed but mkdir, which fails with EPERM.
+NO_MKDIR = {"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+SECCOMP_SH = ("mkdir /tmp/d 2>/dev/null && echo mkdir:yes || echo mkdir:no; "
+              "unshare -U true 2>/dev/null && echo unshare:yes || echo unshare:no; " + STATUS_SH)
+
+
+def test_security_opt_seccomp(husk, image, tmp_path):
+    p = husk.docker("run", "--rm", image, "sh", "-c", SECCOMP_SH)
+    assert p.stdout.splitlines()[:2] == ["mkdir:yes", "unshare:no"]
+    # unconfined: no filter at all; the capabilities stay Docker's
+    p = husk.docker("run", "--rm", "--security-opt", "seccomp=unconfined", image, "sh", "-c",
+                    SECCOMP_SH)
+    assert p.stdout.splitlines()[:2] == ["mkdir:yes", "unshare:yes"]
+    st = status_lines(p.stdout)
+    assert st["Seccomp"] == "0" and int(st["CapEff"], 16) == DEFAULT_CAPS
+    # a profile file: the CLI sends its content, which replaces Docker's default
+    prof = tmp_path / "no-mkdir.json"
+    prof.write_text(json.dumps(NO_MKDIR))
+    n = name()
+    husk.docker("run", "--name", n, "--security-opt", f"seccomp={prof}", image, "sh", "-c",
+                SECCOMP_SH)
+    out = husk.docker("logs", n).stdout
+    assert out.splitlines()[:2] == ["mkdir:no", "unshare:yes"]
+    assert status_lines(out)["Seccomp"] == "2"
+    opts = json.loads(husk.docker("inspect", n).stdout)[0]["HostConfig"]["SecurityOpt"]
+    assert len(opts) == 1 and opts[0].startswith("seccomp=")
+    assert json.loads(opts[0][len("seccomp="):]) == NO_MKDIR
+    husk.docker("rm", n)
+
+
+def test_security_opt_seccomp_dockerpy(husk, image):
+    c = husk.client()
+    out = c.containers.run(image, ["sh", "-c", SECCOMP_SH], remove=True,
+                           security_opt=["seccomp=" + json.dumps(NO_MKDIR)]).decode()
+    assert out.splitlines()[:2] == ["mkdir:no", "unshare:yes"]
+    out = c.containers.run(image, ["sh", "-c", SECCOMP_SH], remove=True,
+                           security_opt=["seccomp=unconfined"]).decode()
+    assert status_lines(out)["Seccomp"] == "0"
+
+
+def test_security_opt_bad_profiles(husk, image, tmp_path):
+    before = husk.docker("ps", "-aq").stdout.split()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"defaultAction": "SCMP_ACT_NOPE"}')
+    p = husk.docker("run", "--rm", "--security-opt", f"seccomp={bad}", image, "true",
+                    check=False)
+    assert p.returncode != 0 and "seccomp" in p.stderr.lower(), p.stderr
+    p = husk.docker("run", "--rm", "--security-opt", "no-new-privileges=maybe", image, "true",
+                    check=False)
+    assert p.returncode != 0 and "no-new-privileges" in p.stderr, p.stderr
+    assert husk.docker("ps", "-aq").stdout.split() == before
+
+
+@pytest.mark.parametrize("opt", ["no-new-privileges", "no-new-privileges=true",
+                                 "no-new-privileges:true"])
+def test_security_opt_no_new_privileges(husk, image, opt):
+    n = name()
+    husk.docker("run", "--name", n, "--security-opt", opt, image, "sh", "-c", STATUS_SH)
+    assert status_lines(husk.docker("logs", n).stdout)["NoNewPrivs"] == "1"
+    info = json.loads(husk.docker("inspect", n).stdout)[0]
+    assert info["HostConfig"]["SecurityOpt"] == [opt]
+    husk.docker("rm", n)
+    out = husk.client().containers.run(image, ["sh", "-c", STATUS_SH], remove=True,
+                                       security_opt=[opt]).decode()
+    assert status_lines(out)["NoNewPrivs"] == "1"
+
+
+# --- --shm-size, --tmpfs PATH:OPTIONS ------------------------------------------------------
+
+SHM_SH = ("grep ' /dev/shm ' /proc/mounts; "
+          "dd if=/dev/zero of=/dev/shm/f bs=1k count=3072 2>&1; true")
+
+
+def test_shm_size(husk, image):
+    p = husk.docker("run", "--rm", image, "sh", "-c", SHM_SH)
+    assert "size=65536k" in p.stdout.splitlines()[0]  # Docker's default, 64 MB
+    n = name()
+    husk.docker("run", "--name", n, "--shm-size", "2m", image, "sh", "-c", SHM_SH)
+    out = husk.docker("logs", n).stdout
+    assert "size=2048k" in out.splitlines()[0]
+    assert "No space left on device" in out  # the limit holds: 3 MB do not fit
+    assert json.loads(husk.docker("inspect", n).stdout)[0]["HostConfig"]["ShmSize"] == 2 << 20
+    husk.docker("rm", n)
+
+
+def test_shm_size_dockerpy(husk, image):
+    out = husk.client().containers.run(image, ["grep", " /dev/shm ", "/proc/mounts"],
+                                       shm_size="8m", remove=True)
+    assert b"size=8192k" in out
+
+
+def test_tmpfs_with_options(husk, image):
+    p = husk.docker("run", "--rm", "--tmpfs", "/scratch:size=1m,mode=1770,uid=1000", image,
+                    "sh", "-c", "grep ' /scratch ' /proc/mounts; stat -c '%a %u' /scratch; "
+                    "dd if=/dev/zero of=/scratch/f bs=1k count=2048 2>&1; true")
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("tmpfs /scratch tmpfs ") and "size=1024k" in lines[0]
+    assert lines[1] == "1770 1000"
+    assert "No space left on device" in p.stdout
+    # Docker's defaults for a --tmpfs without options: noexec, nosuid, nodev, rw
+    p = husk.docker("run", "--rm", "--tmpfs", "/plain", image, "grep", " /plain ",
+                    "/proc/mounts")
+    opts = p.stdout.split()[3].split(",")
+    assert {"rw", "nosuid", "nodev", "noexec"} <= set(opts), opts
+    # exec asked for
+    p = husk.docker("run", "--rm", "--tmpfs", "/x:exec", image, "sh", "-c",
+                    "cp /bin/busybox /x/echo && /x/echo ran")
+    assert p.stdout == "ran\n"
+
+
+def test_tmpfs_dockerpy(husk, image):
+    c = husk.client()
+    out = c.containers.run(image, ["sh", "-c", "grep ' /t ' /proc/mounts; stat -c %a /t"],
+                           tmpfs={"/t": "size=3m,mode=700"}, remove=True).decode()
+    line, mode = out.splitlines()
+    assert "size=3072k" in line and mode == "700"
+
+
+# --- the other flags through docker-py -------------------------------------------------------
+
+def test_run_options_dockerpy(husk, image):
+    """-e, -w, -u, --entrypoint, --hostname, --label, --read-only, --stop-timeout, --rm
+    (AutoRemove, done by husk, not docker-py) as docker-py sends them."""
+    c = husk.client()
+    out = c.containers.run(
+        image, ["-c", "echo $A $B; pwd; id -u; id -g; hostname; touch /f 2>&1; true"],
+        entrypoint=["sh"], environment={"A": "1", "B": "two words"}, working_dir="/tmp",
+        user="1000:1001", hostname="pybox", read_only=True, remove=True).decode()
+    lines = out.splitlines()
+    assert lines[:5] == ["1 two words", "/tmp", "1000", "1001", "pybox"]
+    assert "Read-only file system" in lines[5]
+    # a working directory the image lacks is made
+    out = c.containers.run(image, ["pwd"], working_dir="/new/wd", remove=True)
+    assert out == b"/new/wd\n"
+    # (docker-py's containers.run has no stop_timeout: its low-level create has)
+    cid = c.api.create_container(image, ["sleep", "100"], stop_timeout=1, labels={"k": "v"},
+                                 host_config=c.api.create_host_config(auto_remove=True))["Id"]
+    try:
+        c.api.start(cid)
+        ctr = c.containers.get(cid)
+        ctr.reload()
+        assert ctr.attrs["HostConfig"]["AutoRemove"] is True
+        assert ctr.attrs["Config"]["StopTimeout"] == 1 and ctr.labels == {"k": "v"}
+        t = time.monotonic()
+        ctr.stop()  # sleep ignores SIGTERM: killed after the container's 1 s
+        assert 0.9 < time.monotonic() - t < 5
+        # auto-removed by husk once it exited
+        for _ in range(100):
+            if husk.api("GET", f"/containers/{cid}/json").status == 404:
+                break
+            time.sleep(0.05)
+        assert husk.api("GET", f"/containers/{cid}/json").status == 404
+    finally:
+        husk.docker("rm", "-f", cid, check=False)

@@ -427,6 +427,59 @@ def test_mount_volume_options_make_the_volume(husk, image):
     husk.docker("volume", "rm", n)
 
 
+def host_dir(tmp_path):
+    """A host directory with a file, writable by the container's root (a sub-id on the host)."""
+    host = tmp_path / "bind"
+    host.mkdir()
+    (host / "hello").write_text("from the host\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(host, 0o777)
+    return host
+
+
+BIND_SH = "cat /h/hello; { echo c > /h/from-ctr; } 2>&1; grep ' /h ' /proc/mounts; true"
+
+
+def test_bind_host_dirs_with_v(husk, image, tmp_path):
+    host = host_dir(tmp_path)
+    p = husk.docker("run", "--rm", "-v", f"{host}:/h", image, "sh", "-c", BIND_SH)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "from the host" and " rw," in lines[1]
+    assert (host / "from-ctr").read_text() == "c\n"
+    (host / "from-ctr").unlink()
+    p = husk.docker("run", "--rm", "-v", f"{host}:/h:ro", image, "sh", "-c", BIND_SH)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "from the host" and "Read-only file system" in lines[1]
+    assert " ro," in lines[2]
+    assert sorted(os.listdir(host)) == ["hello"]
+    # a file bound on its own
+    p = husk.docker("run", "--rm", "-v", f"{host}/hello:/etc/motd:ro", image, "cat",
+                    "/etc/motd")
+    assert p.stdout == "from the host\n"
+
+
+def test_bind_host_dirs_dockerpy(husk, image, tmp_path):
+    import docker
+    c = husk.client()
+    host = host_dir(tmp_path)
+    out = c.containers.run(image, ["sh", "-c", BIND_SH], remove=True,
+                           volumes={str(host): {"bind": "/h", "mode": "ro"}}).decode()
+    assert out.startswith("from the host\n") and "Read-only file system" in out
+    assert sorted(os.listdir(host)) == ["hello"]
+    out = c.containers.run(image, ["sh", "-c", BIND_SH], remove=True,
+                           volumes=[f"{host}:/h"]).decode()
+    assert (host / "from-ctr").read_text() == "c\n"
+    (host / "from-ctr").unlink()
+    m = docker.types.Mount("/h", str(host), type="bind", read_only=True)
+    out = c.containers.run(image, ["sh", "-c", BIND_SH], remove=True, mounts=[m]).decode()
+    assert out.startswith("from the host\n") and "Read-only file system" in out
+    assert sorted(os.listdir(host)) == ["hello"]
+    with pytest.raises(docker.errors.APIError) as e:
+        c.containers.create(image, "true", mounts=[
+            docker.types.Mount("/h", str(tmp_path / "nope"), type="bind")])
+    assert e.value.status_code == 400 and "bind source path does not exist" in str(e.value)
+
+
 def test_bind_source_must_exist_for_mount_not_for_v(husk, image, tmp_path):
     missing = tmp_path / "nope"
     before = on_disk(husk)
