@@ -189,8 +189,9 @@ enum MHD_Result h_containers_list(struct req *r)
 		husk_filters_clear(&f);
 		return reply_error(r, &err);
 	}
-	/* A status filter looks at every container, as in Docker. */
-	all |= husk_filters_has(&f, "status") || husk_filters_has(&f, "exited");
+	/* A status filter looks at every container, as in Docker, and so does a limit: "the
+	 * most recently created containers, including non-running ones". */
+	all |= husk_filters_has(&f, "status") || husk_filters_has(&f, "exited") || limit > 0;
 	int64_t before = INT64_MAX, since = -1;
 	json_t *b = husk_filters_get(&f, "before"), *s = husk_filters_get(&f, "since");
 	if (b && (before = created_of(&r->api->store, json_string_value(json_array_get(b, 0)))) < 0) {

@@ -905,6 +905,15 @@ def test_ps_limit_and_last(husk, image):
     assert [x["Names"] for x in r.json()] == [["/" + names[2]]]
     got = husk.client().containers.list(all=True, limit=2, filters={"label": f"lim={tag}"})
     assert [x.name for x in got] == [names[2], names[1]]
+    # A limit alone includes non-running containers, as Docker's (docker ps -n without -a).
+    assert husk.docker("ps", "-n", "1", "--filter", f"label=lim={tag}",
+                       "--format", "{{.Names}}").stdout.split() == [names[2]]
+    r = husk.api("GET", "/containers/json?limit=1&filters=" +
+                 json.dumps({"label": [f"lim={tag}"]}).replace(" ", ""))
+    assert [x["Names"] for x in r.json()] == [["/" + names[2]]]
+    assert [x.name for x in husk.client().containers.list(limit=1, filters={
+        "label": f"lim={tag}"})] == [names[2]]
+    assert husk.docker("ps", "-q", "--filter", f"label=lim={tag}").stdout.split() == []
     husk.docker("rm", *names)
 
 
