@@ -390,6 +390,12 @@ int husk_mounts_pivot(const struct husk_spec *spec, struct husk_error *err)
 		return husk_error_sys(err, -errno, "cannot detach the old root");
 	if (chdir("/") < 0)
 		return husk_error_sys(err, -errno, "chdir /");
+	/* Docker makes a missing WorkingDir in the container's writable layer at create, so a
+	 * read-only root still gets it (the runtime makes it later otherwise). */
+	struct stat st;
+	if (spec->readonly_rootfs && !str_empty(spec->cwd) && stat(spec->cwd, &st) < 0 &&
+	    errno == ENOENT)
+		(void)mkdir_p(spec->cwd, 0755);
 	if (spec->readonly_rootfs &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		return husk_error_sys(err, -errno, "cannot make the root file system read-only");

@@ -275,6 +275,17 @@ def test_read_only_with_volume_and_tmpfs(husk, image):
     husk.docker("volume", "rm", n)
 
 
+def test_read_only_with_a_new_working_dir(husk, image):
+    """Docker makes a missing WorkingDir in the writable layer: a read-only root gets it."""
+    p = husk.docker("run", "--rm", "--read-only", "-w", "/new/wd", image, "sh", "-c",
+                    "pwd; touch x 2>&1; true")
+    assert p.stdout.splitlines()[0] == "/new/wd"
+    assert "Read-only file system" in p.stdout.splitlines()[1]
+    c = husk.client()
+    assert c.containers.run(image, "pwd", remove=True, read_only=True,
+                            working_dir="/other/wd").strip() == b"/other/wd"
+
+
 def test_hostname(husk, image):
     p = husk.docker("run", "--rm", "--hostname", "box.example", image, "sh", "-c",
                     "hostname; cat /etc/hostname; echo $HOSTNAME")
