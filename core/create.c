@@ -168,8 +168,10 @@ static void inherit_string(json_t *cfg, const json_t *img, const char *key)
 
 void husk_merge_image_config(json_t *config, const json_t *img)
 {
-	if (!img)
+	if (!img) {
+		husk_health_merge(config, NULL); /* its omitempty clean-up still */
 		return;
+	}
 	inherit_string(config, img, "User");
 	inherit_string(config, img, "WorkingDir");
 	inherit_string(config, img, "StopSignal");

@@ -24,24 +24,39 @@ int husk_health_check(const json_t *hc, struct husk_error *err)
 	return 0;
 }
 
+/* HealthConfig's fields are omitempty in Docker: what a client sent as null or 0 (docker-py
+ * sends every one) is not there in inspect. */
+static void omit_empty(json_t *hc)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(hc, tmp, key, v)
+	{
+		if (json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
+		    (json_is_array(v) && json_array_size(v) == 0))
+			json_object_del(hc, key);
+	}
+}
+
 void husk_health_merge(json_t *config, const json_t *image_config)
 {
 	json_t *img = jobj(image_config, "Healthcheck");
-	if (!img)
-		return;
 	json_t *own = jobj(config, "Healthcheck");
-	if (!own) {
+	if (img && !own) {
 		json_object_set_new(config, "Healthcheck", json_deep_copy(img));
-		return;
+	} else if (img) {
+		if (json_array_size(jarr(own, "Test")) == 0 && jarr(img, "Test"))
+			json_object_set(own, "Test", jarr(img, "Test"));
+		static const char *const numbers[] = {"Interval", "Timeout", "StartPeriod",
+						      "StartInterval", "Retries"};
+		for (size_t i = 0; i < ARRAY_SIZE(numbers); i++)
+			if (jint(own, numbers[i], 0) == 0 && jint(img, numbers[i], 0) != 0)
+				json_object_set_new(own, numbers[i],
+						    json_integer(jint(img, numbers[i], 0)));
 	}
-	if (json_array_size(jarr(own, "Test")) == 0 && jarr(img, "Test"))
-		json_object_set(own, "Test", jarr(img, "Test"));
-	static const char *const numbers[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
-					      "Retries"};
-	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++)
-		if (jint(own, numbers[i], 0) == 0 && jint(img, numbers[i], 0) != 0)
-			json_object_set_new(own, numbers[i],
-					    json_integer(jint(img, numbers[i], 0)));
+	if ((own = jobj(config, "Healthcheck")))
+		omit_empty(own);
 }
 
 static int64_t or_default(const json_t *hc, const char *key, int64_t dflt)

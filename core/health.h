@@ -22,7 +22,8 @@ struct husk_health_config {
  * -EINVAL with Docker's message ("Interval in Healthcheck cannot be less than 1ms"). */
 int husk_health_check(const json_t *hc, struct husk_error *err);
 /* Docker's merge of the image's Healthcheck into a container's Config: the image's when the
- * container has none, else each unset (empty or zero) field from the image. */
+ * container has none, else each unset (empty or zero) field from the image; then null, zero
+ * and empty members are left out, as Docker's omitempty fields. */
 void husk_health_merge(json_t *config, const json_t *image_config);
 /* The probe of a container's Config with Docker's defaults (interval 30 s, timeout 30 s,
  * retries 3, start period 0, start interval 5 s): 1 when there is one, 0 when there is none

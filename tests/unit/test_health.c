@@ -58,6 +58,19 @@ static void test_merge(void)
 	s = merged("{}", "{}");
 	CHECK_STREQ(s, "{}");
 	free(s);
+	/* docker-py sends every field; Docker's are omitempty: inspect shows what was set. */
+	static const char py[] = "{\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],"
+				 "\"Interval\":null,\"Timeout\":0,\"Retries\":null,"
+				 "\"StartPeriod\":300000000,\"StartInterval\":null}}";
+	s = merged(py, "{}");
+	CHECK_STREQ(s, "{\"Healthcheck\":{\"StartPeriod\":300000000,\"Test\":[\"CMD\",\"true\"]}}");
+	free(s);
+	s = merged(py, "null");
+	CHECK_STREQ(s, "{\"Healthcheck\":{\"StartPeriod\":300000000,\"Test\":[\"CMD\",\"true\"]}}");
+	free(s);
+	s = merged("{\"Healthcheck\":{\"Test\":[],\"Retries\":0}}", "{}");
+	CHECK_STREQ(s, "{\"Healthcheck\":{}}");
+	free(s);
 }
 
 static int config_get(const char *config, struct husk_health_config *hc)
