@@ -729,8 +729,8 @@ def test_rmi_docker_py_and_errors(husk, image):
 
 
 def fake_container(husk, image_id, ident="c"):
-    """A container record as the container module writes it (config.json with ImageID): the
-    container routes are not on this branch; the image module only reads this file."""
+    """A stopped container's record as the container module writes it (config.json with
+    ImageID), which is all the image module reads: no monitor, no start."""
     cid = (ident * 64)[:64]
     d = os.path.join(husk.data_dir, "containers", cid)
     os.makedirs(d)
@@ -764,11 +764,31 @@ def test_rmi_conflicts_with_a_stopped_container(husk, image):
     assert {"Deleted": cfg} in rmi(husk, cfg).json()
 
 
-@pytest.mark.skip(reason="needs a running container: the container routes are not on this "
-                         "branch (expected: 409 '... image is being used by running container "
-                         "<id12>', not forcible)")
-def test_rmi_conflicts_with_a_running_container(husk, image):
-    pass
+def test_rmi_conflicts_with_a_running_container(husk, image_tars):
+    """An image a running container uses cannot be deleted, not even forced (Docker's hard
+    conflict); its tag goes only when forced."""
+    husk.docker("import", "-c", "CMD sleep 60", image_tars["rootfs"], "husk-test/runner:1")
+    iid = inspect(husk, "husk-test/runner:1")["Id"]
+    cid = husk.docker("run", "-d", "husk-test/runner:1").stdout.strip()
+    try:
+        r = rmi(husk, "husk-test/runner:1")
+        assert r.status == 409 and r.json()["message"] == (
+            f'conflict: unable to remove repository reference "husk-test/runner:1" (must '
+            f"force) - container {cid[:12]} is using its referenced image {iid[7:19]}")
+        for force in (False, True):
+            r = rmi(husk, iid, force=force)
+            assert r.status == 409 and r.json()["message"] == (
+                f"conflict: unable to delete {iid[7:19]} (cannot be forced) - image is being "
+                f"used by running container {cid[:12]}")
+        p = husk.docker("rmi", "-f", iid, check=False)
+        assert p.returncode != 0 and "cannot be forced" in p.stderr
+        assert inspect(husk, iid)["Id"] == iid  # nothing changed
+        assert rmi(husk, "husk-test/runner:1", force=True).json() == \
+            [{"Untagged": "husk-test/runner:1"}]
+        assert husk.docker("exec", cid, "true").returncode == 0  # still running
+    finally:
+        husk.docker("rm", "-f", cid)
+    assert {"Deleted": iid} in rmi(husk, iid).json()
 
 
 def test_info_counts_images(husk, image):
