@@ -263,22 +263,45 @@ static int check_unsupported(const json_t *hc, struct husk_error *err)
 		if (nonempty(json_object_get(hc, lists[i].key)))
 			return husk_error_set(err, -EOPNOTSUPP, "%s is not supported by husk yet",
 					      lists[i].flag);
+	/* Namespace modes: dockerd's validation (400 "invalid IPC mode: x" for what it does not
+	 * know), then what husk cannot do: each container has namespaces of its own. */
 	static const struct {
-		const char *key, *flag;
-	} modes[] = {{"PidMode", "--pid"}, {"IpcMode", "--ipc"}, {"UTSMode", "--uts"},
-		     {"UsernsMode", "--userns"}, {"CgroupnsMode", "--cgroupns"}};
+		const char *key, *flag, *what, *valid[4];
+		bool container; /* container:NAME is valid */
+	} modes[] = {
+	    {"PidMode", "--pid", "PID", {"host"}, true},
+	    {"IpcMode", "--ipc", "IPC", {"host", "private", "shareable", "none"}, true},
+	    {"UTSMode", "--uts", "UTS", {"host"}, false},
+	    {"UsernsMode", "--userns", "userns", {"host"}, false},
+	    {"CgroupnsMode", "--cgroupns", "cgroup namespace", {"host", "private"}, false},
+	};
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		const char *m = jstr(hc, modes[i].key);
-		/* Each container has its own namespaces: "private" (and "" or Docker's "shareable"
-		 * for ipc) is what it gets. */
-		if (str_empty(m) || streq(m, "private") || (streq(modes[i].key, "IpcMode") &&
-							     streq(m, "shareable")))
+		if (str_empty(m))
 			continue;
+		bool valid = modes[i].container && str_startswith(m, "container:") && m[10];
+		for (size_t k = 0; k < ARRAY_SIZE(modes[i].valid) && modes[i].valid[k]; k++)
+			valid |= streq(m, modes[i].valid[k]);
+		if (!valid)
+			return husk_error_set(err, -EINVAL, "invalid %s mode: %s", modes[i].what, m);
+		if (streq(m, "private") || streq(m, "shareable"))
+			continue; /* what every husk container has */
 		return husk_error_set(err, -EOPNOTSUPP, "%s %s is not supported by husk yet: each "
 							"container has namespaces of its own",
 				      modes[i].flag, m);
 	}
 	const char *log = jstr(jobj(hc, "LogConfig"), "Type");
+	/* dockerd's built-in drivers: an unknown name is a bad request there, these are valid
+	 * but not husk's. */
+	static const char *const drivers[] = {"none",	 "syslog", "journald", "gelf",
+					      "fluentd", "awslogs", "splunk",	"etwlogs",
+					      "gcplogs"};
+	bool known = false;
+	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++)
+		known |= streq(log, drivers[i]);
+	if (!str_empty(log) && !streq(log, "json-file") && !streq(log, "local") && !known)
+		return husk_error_set(err, -EINVAL, "logger: no log driver named '%s' is registered",
+				      log);
 	if (!str_empty(log) && !streq(log, "json-file") && !streq(log, "local"))
 		return husk_error_set(err, -EOPNOTSUPP,
 				      "logging driver \"%s\" is not supported: husk keeps each "

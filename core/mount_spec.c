@@ -163,6 +163,30 @@ int husk_parse_bind(const char *spec, struct husk_mount *m, struct husk_error *e
 	return 0;
 }
 
+/* The tmpfs options with a value, and values the kernel takes: size and the counts a number
+ * with an optional k/m/g (size also %), mode octal, uid and gid decimal. Checked here so that
+ * a typo is a bad request at create, not a failed mount at start. */
+static bool tmpfs_value_ok(const char *t)
+{
+	static const struct {
+		const char *key, *digits, *suffixes;
+	} opts[] = {
+	    {"size=", "0123456789", "kKmMgG%"}, {"nr_blocks=", "0123456789", "kKmMgG"},
+	    {"nr_inodes=", "0123456789", "kKmMgG"}, {"mode=", "01234567", ""},
+	    {"uid=", "0123456789", ""}, {"gid=", "0123456789", ""},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		const char *v = str_startswith(t, opts[i].key);
+		if (!v)
+			continue;
+		size_t n = strspn(v, opts[i].digits);
+		if (n == 0 || n > 19)
+			return false;
+		return !v[n] || (!v[n + 1] && strchr(opts[i].suffixes, v[n]));
+	}
+	return false;
+}
+
 int husk_parse_tmpfs(const char *path, const char *options, struct husk_mount *m,
 		     struct husk_error *err)
 {
@@ -195,9 +219,7 @@ int husk_parse_tmpfs(const char *path, const char *options, struct husk_mount *m
 		}
 		if (known)
 			continue;
-		if (!str_startswith(t, "size=") && !str_startswith(t, "mode=") &&
-		    !str_startswith(t, "uid=") && !str_startswith(t, "gid=") &&
-		    !str_startswith(t, "nr_inodes=") && !str_startswith(t, "nr_blocks="))
+		if (!tmpfs_value_ok(t))
 			return husk_error_set(err, -EINVAL, "invalid tmpfs option \"%s\"", t);
 		if (*data)
 			strcat(data, ",");

@@ -76,6 +76,11 @@ static int check_fields(const json_t *obj, struct husk_error *err)
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported_lists); i++)
 		if (json_array_size(jarr(obj, unsupported_lists[i])))
 			return not_supported(unsupported_lists[i], err);
+	const json_t *sw = json_object_get(obj, "MemorySwappiness");
+	if (sw && !json_is_null(sw) && !json_is_integer(sw))
+		return husk_error_set(err, -EINVAL,
+				      "json: cannot unmarshal %s into Go value of type int64",
+				      json_is_string(sw) ? "string" : "non-integer");
 	int64_t swappiness = jint(obj, "MemorySwappiness", -1);
 	if (swappiness != -1)
 		return swappiness < 0 || swappiness > 100

@@ -322,6 +322,10 @@ def test_empty_entrypoint(husk, image, image_tars):
     (["--uts", "host"], "--uts host is not supported"),
     (["--userns", "host"], "--userns host is not supported"),
     (["--log-driver", "syslog"], 'logging driver "syslog" is not supported'),
+    (["--log-driver", "nosuchdriver"], "logger: no log driver named 'nosuchdriver' is "
+                                       "registered"),
+    (["--ipc", "bogus"], "invalid IPC mode: bogus"),
+    (["--tmpfs", "/t:size=-1"], 'invalid tmpfs option "size=-1"'),
     (["--runtime", "kata"], "unknown or invalid runtime name: kata"),
     (["--oom-score-adj", "-500"], "lowering it needs privileges"),
     (["--oom-score-adj", "5000"], "range for oom score adj is [-1000, 1000]"),
@@ -365,6 +369,24 @@ def test_links(husk, image):
         assert r.status == 404
     finally:
         husk.docker("rm", "-f", target, check=False)
+
+
+@pytest.mark.parametrize("hc,status,message", [
+    ({"PidMode": "private"}, 400, "invalid PID mode: private"),
+    ({"UTSMode": "x"}, 400, "invalid UTS mode: x"),
+    ({"UsernsMode": "x"}, 400, "invalid userns mode: x"),
+    ({"CgroupnsMode": "x"}, 400, "invalid cgroup namespace mode: x"),
+    ({"IpcMode": "container:"}, 400, "invalid IPC mode: container:"),
+    ({"PidMode": "container:other"}, 501, "--pid container:other is not supported"),
+    ({"LogConfig": {"Type": "AAAA"}}, 400, "logger: no log driver named 'AAAA' is registered"),
+    ({"MemorySwappiness": 1.5}, 400, "json: cannot unmarshal"),
+])
+def test_invalid_modes_are_bad_requests(husk, image, hc, status, message):
+    """dockerd's 400 for values it does not know; 501 only for what husk cannot do."""
+    r = husk.api("POST", "/containers/create", {"Image": image, "Cmd": ["true"],
+                                                "HostConfig": hc})
+    assert r.status == status and message in r.json()["message"], r.json()
+    assert r.headers["content-type"] == "application/json"
 
 
 def test_oom_score_adj(husk, image):

@@ -327,6 +327,17 @@ static void test_parse_tmpfs(void)
 	check_tmpfs_fails("/tmp", "SIZE=1m", "invalid tmpfs option \"SIZE=1m\"");
 	check_tmpfs_fails("/tmp", "ro, exec", "invalid tmpfs option \" exec\"");
 	check_tmpfs_fails("/tmp", "mpol=bind", "invalid tmpfs option \"mpol=bind\"");
+	check_tmpfs("/tmp", "size=50%,mode=0755,nr_inodes=1k", TMPFS_DEFAULT, false,
+		    "size=50%,mode=0755,nr_inodes=1k");
+	/* values the kernel would refuse at start: a bad request at create */
+	static const char *const bad[] = {"size=-1",  "size=",	  "size=1x",	 "size=1mm",
+					  "mode=abc", "mode=8",	  "mode=1m",	 "uid=-1",
+					  "gid=x",    "uid=1k",	  "nr_inodes=%", "size=99999999999999999999"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *want = xasprintf("invalid tmpfs option \"%s\"", bad[i]);
+		check_tmpfs_fails("/tmp", bad[i], want);
+		free(want);
+	}
 	check_tmpfs_fails("tmp", NULL,
 			  "invalid tmpfs mount point \"tmp\": mount path must be absolute");
 	check_tmpfs_fails("", NULL, "invalid tmpfs mount point \"\": mount path must be absolute");
