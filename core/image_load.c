@@ -46,7 +46,12 @@ struct load {
 	size_t nfiles;
 	struct load_image *images;
 	size_t nimages;
+	json_t *followed; /* keys "path name": each index and manifest read, name maybe "" */
 };
+
+/* An index may list the same index many times over, each listing it again: each descriptor is
+ * followed once per name, and only so many, or a small archive would make the load endless. */
+#define OCI_FOLLOW_MAX 10000
 
 /* Without openat2 (kernels before 5.6, valgrind): walk the components refusing symlinks, so
  * only an old docker save that links shared layers fails. */
@@ -384,6 +389,14 @@ static int oci_index(struct load *ld, const json_t *index, const char *name, int
 		if (fd < 0)
 			continue; /* not for this platform, or not exported */
 		close(fd);
+		_cleanup_free_ char *key = xasprintf("%s %s", path, str_or(n, ""));
+		if (json_object_get(ld->followed, key))
+			continue;
+		if (json_object_size(ld->followed) >= OCI_FOLLOW_MAX)
+			return husk_error_set(ld->err, -EINVAL,
+					      "invalid archive: its indexes list more than %d manifests",
+					      OCI_FOLLOW_MAX);
+		json_object_set_new(ld->followed, key, json_true());
 		int r = 0;
 		if (strstr(mt, "index") || strstr(mt, "manifest.list")) {
 			json_t *sub = read_json(ld, path);
@@ -557,6 +570,7 @@ static void load_clear(struct load *ld)
 		strv_free(ld->images[i].tags);
 	}
 	free(ld->images);
+	json_decref(ld->followed);
 	if (ld->dir) {
 		rm_rf(ld->dir);
 		free(ld->dir);
@@ -592,7 +606,8 @@ int husk_image_load(const struct husk_store *s, const struct husk_idmap *m, int 
 			  .progress = progress,
 			  .cls = cls,
 			  .err = err,
-			  .dfd = -1};
+			  .dfd = -1,
+			  .followed = json_object()};
 	husk_layer_sweep(s, m);
 	int r = make_spool(&ld);
 	if (r == 0)

@@ -257,6 +257,57 @@ def test_load_oci_layout_only(husk, image):
     assert rmi(husk, "husk-test/oci:2").status == 200
 
 
+def oci_fan_out_tar(fan_out, levels, names=0):
+    """An OCI layout whose index.json lists an index (`names` times under as many names, when
+    names), which lists the next one `fan_out` times, `levels` deep, the last listing one
+    manifest `fan_out` times (`fan_out` manifests of the image, when names): fan_out ** levels
+    paths to it."""
+    layer = small_layer("fanout")
+    cfg = json.dumps(dict(architecture=arch(), os="linux", config={},
+                          rootfs={"type": "layers", "diff_ids": [sha(layer)]})).encode()
+    blobs, children = [cfg, layer], []
+    for i in range(fan_out if names else 1):
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha(cfg), "size": len(cfg)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": sha(layer), "size": len(layer)}],
+            "annotations": {"n": str(i)}}).encode()
+        blobs.append(manifest)
+        children.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                         "digest": sha(manifest), "size": len(manifest)})
+    if not names:
+        children *= fan_out
+    for level in range(levels):
+        index = json.dumps({"schemaVersion": 2, "manifests": children}).encode()
+        blobs.append(index)
+        children = [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": sha(index),
+                     "size": len(index)}] * fan_out
+    top = [dict(children[0], annotations={"io.containerd.image.name": f"husk-test/fan:{i}"})
+           for i in range(names)] if names else children[:1]
+    files = [file_entry("blobs/sha256/" + sha(b)[7:], b) for b in blobs]
+    files.append(file_entry("index.json", json.dumps({"schemaVersion": 2,
+                                                       "manifests": top}).encode()))
+    return tar_of(files), sha(cfg)
+
+
+def test_load_oci_index_fan_out(husk, image):
+    """Indexes listing an index many times over: each manifest is loaded once, at once (the
+    fan-out made 50 ** 4 loads of the same image, hours of work and as many events)."""
+    data, cfg = oci_fan_out_tar(50, 4)
+    r, lines = load(husk, data)
+    assert r.status == 200 and lines == [{"stream": f"Loaded image ID: {cfg}\n"}], r
+    assert rmi(husk, cfg).status == 200
+    # What dedup cannot fold, a name each time, is bounded: refused before anything is loaded.
+    data, cfg = oci_fan_out_tar(100, 1, names=101)
+    before = store_snapshot(husk)
+    r = husk.api("POST", "/images/load?quiet=1", body=data, timeout=60)
+    assert r.status == 400 and "list more than 10000 manifests" in r.json()["message"], r
+    assert store_snapshot(husk) == before
+    assert husk.api("GET", f"/images/{cfg}/json").status == 404
+
+
 def test_load_docker_layout_legacy_paths_and_symlinks(husk, image):
     data, cfg = save_tar([small_layer("legacy")], ["husk-test/legacy:1"], layout="docker",
                          legacy_paths=True, symlink_first=True)
