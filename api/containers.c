@@ -406,6 +406,14 @@ enum MHD_Result h_container_delete(struct req *r)
 	_cleanup_container_ struct husk_container *c = NULL;
 	if (find(r, &c, &err) < 0)
 		return reply_error(r, &err);
+	/* No start of it until it is gone: a start (through another husk-api, too) between our
+	 * look at its state and the removal would leave a monitor running a container that is
+	 * gone. Its state is read again under the lock. */
+	_cleanup_close_ int start_lock = husk_container_lock_start(&r->api->store, c->id, &err);
+	if (start_lock < 0)
+		return reply_error(r, &err);
+	husk_state_clear(&c->state);
+	husk_state_load(&r->api->store, c->id, &c->state);
 	enum husk_status st = c->state.status;
 	bool live = st == HUSK_RUNNING || st == HUSK_PAUSED || st == HUSK_RESTARTING;
 	if (live && !force)
@@ -429,6 +437,9 @@ enum MHD_Result h_container_delete(struct req *r)
 	_cleanup_free_ char *cfg = husk_store_data_path(&r->api->store, "containers/%s/config.json",
 							c->id);
 	if (access(cfg, F_OK) < 0) {
+		/* Its run directory went with it: what the start lock made again goes too. */
+		_cleanup_free_ char *run = husk_container_run_dir(&r->api->store, c->id);
+		rm_rf(run);
 		if (live && jbool(jobj(c->config, "HostConfig"), "AutoRemove", false))
 			return reply_empty(r, MHD_HTTP_NO_CONTENT);
 		return reply_errorf(r, -ENOENT, "No such container: %s", r->params[0]);

@@ -323,6 +323,14 @@ int container_start(struct api *api, const char *id, struct husk_error *err)
 	_cleanup_close_ int lock = husk_container_lock_start(&api->store, id, err);
 	if (lock < 0)
 		return lock;
+	/* Removed while we waited for the lock (rm and prune hold it): nothing to start, and
+	 * the run directory the lock made again goes. */
+	_cleanup_free_ char *cfg = husk_store_data_path(&api->store, "containers/%s/config.json", id);
+	if (access(cfg, F_OK) < 0) {
+		_cleanup_free_ char *run = husk_container_run_dir(&api->store, id);
+		rm_rf(run);
+		return husk_error_set(err, -ENOENT, "No such container: %s", id);
+	}
 	return start_locked(api, id, err);
 }
 

@@ -7,6 +7,7 @@
 #include "core/container.h"
 #include "core/events.h"
 #include "core/filters.h"
+#include "core/fs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -87,10 +88,20 @@ static int64_t upper_size(const struct husk_store *s, const char *id)
 static int prune_one(struct api *api, const char *id, const struct husk_filters *f, int64_t until,
 		     int64_t *freed)
 {
+	/* The start lock first, as rm: a start between our look at the state and the removal
+	 * would leave a monitor running a container that is gone. */
+	_cleanup_close_ int start_lock = husk_container_lock_start(&api->store, id, NULL);
 	_cleanup_store_lock_ int lock = husk_store_lock(&api->store);
 	_cleanup_container_ struct husk_container *c = NULL;
-	if (lock < 0 || husk_container_load(&api->store, id, &c, NULL) < 0 ||
-	    !prunable(c, f, until))
+	if (start_lock < 0 || lock < 0)
+		return 0;
+	if (husk_container_load(&api->store, id, &c, NULL) < 0) {
+		/* Removed meanwhile: the run directory the lock made again goes too. */
+		_cleanup_free_ char *run = husk_container_run_dir(&api->store, id);
+		rm_rf(run);
+		return 0;
+	}
+	if (!prunable(c, f, until))
 		return 0;
 	int64_t size = upper_size(&api->store, id);
 	struct husk_error err = {0};

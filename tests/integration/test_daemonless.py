@@ -970,6 +970,64 @@ def test_two_api_processes_race(lone_husk, tmp_path):
         log.close()
 
 
+def test_rm_during_a_start_through_another_api(lone_husk, tmp_path):
+    """docker rm of a created container through one husk-api while a start of it runs through
+    another: the rm waits for the start and finds the container running (409), or removes it
+    first and the start finds nothing (404). Never both: the rm, which had seen it "created",
+    removed it under its running monitor, which no list showed and no rm -f could end."""
+    h = lone_husk
+    apis, logs = [], []
+    cid = None
+    try:
+        # two of --listen: processes that stay, one to trace and one beside it
+        for i in range(2):
+            sock = os.path.join(h.run_dir, f"api{i}.sock")
+            logs.append(open(tmp_path / f"api{i}.log", "wb"))
+            apis.append(subprocess.Popen(h.api_args() + ["--listen", f"unix:{sock}"],
+                                         stdout=logs[-1], stderr=logs[-1],
+                                         env=dict(os.environ, HUSK_LOG_STDERR="1"),
+                                         start_new_session=True))
+            assert wait_until(lambda: os.path.exists(sock) or apis[-1].poll() is not None, 10)
+        socks = [os.path.join(h.run_dir, f"api{i}.sock") for i in range(2)]
+        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
+                            {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
+        assert code == 201, body
+        cid = body["Id"]
+        # the first's locks take 2 s: its rm has looked at the container and is on its way to
+        # the removal when the start comes through the second
+        tracer = traced(apis[0].pid, "flock", 2000000, str(tmp_path / "strace.log"))
+        try:
+            out = {}
+            rm = threading.Thread(target=lambda: out.update(
+                rm=api_at(socks[0], "DELETE", f"/containers/{cid}", timeout=60)))
+            rm.start()
+            time.sleep(0.5)
+            start = api_at(socks[1], "POST", f"/containers/{cid}/start", timeout=60)
+            rm.join(60)
+        finally:
+            tracer.kill()
+            tracer.wait()
+        rm = out["rm"]
+        monitors = procs("husk-monitor", cid)
+        assert (rm[0], start[0]) in ((204, 404), (409, 204)), (rm, start)
+        if rm[0] == 204:
+            assert not monitors, f"monitor {monitors} runs a container that was removed"
+            assert not os.path.exists(os.path.join(h.run_dir, "containers", cid))
+        else:
+            assert state_of(h, cid)["Running"]
+        assert [a.poll() for a in apis] == [None, None], "a husk-api died"
+    finally:
+        for pid in procs("husk-monitor", cid) if cid else []:
+            os.kill(pid, signal.SIGKILL)
+        if cid:
+            h.docker("rm", "-f", cid, check=False)
+        for a in apis:
+            a.terminate()
+            a.wait(timeout=10)
+        for f in logs:
+            f.close()
+
+
 # --- events across restarts ----------------------------------------------------------------
 
 def test_events_of_monitors_while_no_api_ran(lone_husk):
