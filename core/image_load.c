@@ -31,6 +31,11 @@ struct load_image {
 	char *config;
 	char **layers;
 	char **tags;
+	/* once prepared */
+	char **familiar;
+	char *text; /* the config */
+	size_t len;
+	char id[HUSK_DIGEST_SIZE], manifest[HUSK_DIGEST_SIZE];
 };
 
 struct load {
@@ -521,40 +526,47 @@ static void on_retag(void *cls, const char *tag, const char *old_id)
 				   tag, old_id));
 }
 
-static int load_one(struct load *ld, const struct load_image *li)
+/* Tags checked, layers unpacked, config and manifest stored: all but the record and tags. */
+static int prepare_one(struct load *ld, struct load_image *li)
 {
-	_cleanup_strv_ char **tags = NULL;
-	int r = familiar_tags(ld, li->tags, &tags);
+	int r = familiar_tags(ld, li->tags, &li->familiar);
 	if (r < 0)
 		return r;
 	int fd = open_in(ld->dfd, li->config, O_RDONLY);
 	if (fd < 0)
 		return husk_error_set(ld->err, -EINVAL, "invalid archive: config %s is missing",
 				      li->config);
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-	r = read_fd(fd, &text, &len);
+	r = read_fd(fd, &li->text, &li->len);
 	if (r < 0)
-		return husk_error_sys(ld->err, r, "read %s", li->config);
-	char id[HUSK_DIGEST_SIZE], manifest[HUSK_DIGEST_SIZE];
-	husk_sha256_buf(text, len, id);
+		return husk_error_set(ld->err, -EINVAL, "invalid archive: %s: %s", li->config,
+				      strerror(-r));
+	husk_sha256_buf(li->text, li->len, li->id);
+	return load_content(ld, li, li->text, li->len, li->manifest);
+}
+
+static int commit_one(struct load *ld, struct load_image *li)
+{
+	int r = 0;
 	/* A concurrent rmi may take a shared layer between unpacking and committing. */
 	for (int attempt = 0; attempt < 3; attempt++) {
-		r = load_content(ld, li, text, len, manifest);
+		if (attempt > 0)
+			r = load_content(ld, li, li->text, li->len, li->manifest);
 		if (r == 0)
-			r = image_commit(ld->s, id, manifest, tags, false, on_retag, ld, ld->err);
+			r = image_commit(ld->s, li->id, li->manifest, li->familiar, false, on_retag,
+					 ld, ld->err);
 		if (r != -EAGAIN)
 			break;
 	}
 	if (r < 0)
 		return r;
+	char *const *tags = li->familiar;
 	for (size_t i = 0; tags[i]; i++) {
-		image_event(ld->s, "load", id, tags[i]);
+		image_event(ld->s, "load", li->id, tags[i]);
 		emit_stream(ld, xasprintf("Loaded image: %s\n", tags[i]));
 	}
 	if (!tags[0]) {
-		image_event(ld->s, "load", id, NULL);
-		emit_stream(ld, xasprintf("Loaded image ID: %s\n", id));
+		image_event(ld->s, "load", li->id, NULL);
+		emit_stream(ld, xasprintf("Loaded image ID: %s\n", li->id));
 	}
 	return 0;
 }
@@ -568,6 +580,8 @@ static void load_clear(struct load *ld)
 		free(ld->images[i].config);
 		strv_free(ld->images[i].layers);
 		strv_free(ld->images[i].tags);
+		strv_free(ld->images[i].familiar);
+		free(ld->images[i].text);
 	}
 	free(ld->images);
 	json_decref(ld->followed);
@@ -614,8 +628,12 @@ int husk_image_load(const struct husk_store *s, const struct husk_idmap *m, int 
 		r = spool(&ld, fd);
 	if (r == 0)
 		r = read_layout(&ld);
+	/* Every image's content is in place before any is registered: an archive that fails
+	 * half-way loads no image. */
 	for (size_t i = 0; r == 0 && i < ld.nimages; i++)
-		r = load_one(&ld, &ld.images[i]);
+		r = prepare_one(&ld, &ld.images[i]);
+	for (size_t i = 0; r == 0 && i < ld.nimages; i++)
+		r = commit_one(&ld, &ld.images[i]);
 	load_clear(&ld);
 	return r;
 }

@@ -408,6 +408,35 @@ def test_load_error_after_progress_is_in_stream(husk, image):
     assert not [p for p in after if ".tmp-" in p or p.startswith("tmp/")]
 
 
+@pytest.mark.parametrize("case", ["bad-tag", "missing-config", "diff-mismatch"])
+def test_load_of_two_images_failing_at_the_second_loads_none(husk, image, case):
+    """manifest.json lists two images, the second one broken: the first one is not left
+    loaded either (it was, tagged, next to the error)."""
+    first, cfg1 = save_tar([small_layer("whole1")], ["husk-test/whole:1"], layout="docker")
+    layer2 = small_layer("whole2-" + case)
+    second, _ = save_tar([layer2], ["husk-test/whole:2"], layout="docker",
+                         diff_ids=[sha(b"other")] if case == "diff-mismatch" else None)
+    entries, manifest = [], []
+    for data in (first, second):
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            manifest += json.loads(t.extractfile("manifest.json").read())
+            entries += [(m, t.extractfile(m).read()) for m in t.getmembers()
+                        if m.name != "manifest.json"]
+    if case == "bad-tag":
+        manifest[1]["RepoTags"] = ["husk-test/Whole:2"]
+    elif case == "missing-config":
+        manifest[1]["Config"] = "blobs/sha256/" + "0" * 64
+    entries.append(file_entry("manifest.json", json.dumps(manifest).encode()))
+    for quiet in (True, False):
+        r, lines = load(husk, tar_of(entries), quiet=quiet)
+        if quiet:
+            assert r.status == 400, r
+        else:
+            assert r.status in (200, 400) and not [l for l in lines if "stream" in l], lines
+        for ref in ("husk-test/whole:1", cfg1, "husk-test/whole:2"):
+            assert husk.api("GET", f"/images/{ref}/json").status == 404, (quiet, ref)
+
+
 @pytest.mark.parametrize("evil", ["dotdot", "abs-symlink", "hardlink-out"])
 def test_layer_cannot_escape(husk, image, tmp_path, evil):
     outside = tmp_path / "outside"
