@@ -133,33 +133,42 @@ static int open_dir(int root, const char *path, bool create)
 	return fd < 0 ? -errno : fd;
 }
 
-static int spool_data(struct archive *a, int fd, struct spooled *f)
+/* -ENOTSUP for a sparse file: docker save writes none, and its holes, written out as zeros,
+ * would make a few bytes of archive fill the disk. */
+static int spool_data(struct archive *a, struct archive_entry *e, int fd, struct spooled *f)
 {
 	struct husk_sha256 h;
 	husk_sha256_init(&h);
+	int r = 0;
 	for (;;) {
-		char buf[65536];
-		la_ssize_t n = archive_read_data(a, buf, sizeof buf);
-		if (n < 0) {
-			husk_sha256_free(&h);
-			return -EINVAL;
-		}
-		if (n == 0)
+		const void *buf;
+		size_t n;
+		la_int64_t off;
+		int k = archive_read_data_block(a, &buf, &n, &off);
+		if (k == ARCHIVE_EOF)
 			break;
-		husk_sha256_update(&h, buf, (size_t)n);
-		int r = write_all(fd, buf, (size_t)n);
-		if (r < 0) {
-			husk_sha256_free(&h);
-			return r;
+		if (k < ARCHIVE_WARN)
+			r = -EINVAL;
+		else if (off != (la_int64_t)h.bytes)
+			r = -ENOTSUP;
+		else if (n > 0) {
+			husk_sha256_update(&h, buf, n);
+			r = write_all(fd, buf, n);
 		}
+		if (r < 0)
+			break;
 	}
+	if (r == 0 && h.bytes != archive_entry_size(e))
+		r = -ENOTSUP; /* a hole at the end */
 	f->size = h.bytes;
-	husk_sha256_final(&h, f->digest);
-	return 0;
+	if (r == 0)
+		husk_sha256_final(&h, f->digest);
+	husk_sha256_free(&h);
+	return r;
 }
 
-static int spool_file(struct load *ld, struct archive *a, int pfd, const char *base,
-		      const char *path)
+static int spool_file(struct load *ld, struct archive *a, struct archive_entry *e, int pfd,
+		      const char *base, const char *path)
 {
 	unlinkat(pfd, base, 0);
 	_cleanup_close_ int fd =
@@ -167,7 +176,7 @@ static int spool_file(struct load *ld, struct archive *a, int pfd, const char *b
 	if (fd < 0)
 		return husk_error_sys(ld->err, -errno, "spool %s", path);
 	struct spooled f = {.path = xstrdup(path)};
-	int r = spool_data(a, fd, &f);
+	int r = spool_data(a, e, fd, &f);
 	struct stat st;
 	if (r == 0 && fstat(fd, &st) < 0)
 		r = -errno;
@@ -176,6 +185,11 @@ static int spool_file(struct load *ld, struct archive *a, int pfd, const char *b
 		if (r == -EINVAL)
 			return husk_error_set(ld->err, -EINVAL, "invalid tar archive: %s: %s", path,
 					      archive_error_string(a));
+		if (r == -ENOTSUP)
+			return husk_error_set(ld->err, -EINVAL,
+					      "invalid tar archive: %s is a sparse file (docker save "
+					      "writes none)",
+					      path);
 		return husk_error_sys(ld->err, r, "spool %s", path);
 	}
 	f.dev = st.st_dev;
@@ -208,7 +222,7 @@ static int spool_entry(struct load *ld, struct archive *a, struct archive_entry 
 	if (pfd < 0)
 		return husk_error_sys(ld->err, pfd, "spool %s", path);
 	if (type == AE_IFREG && !archive_entry_hardlink(e))
-		return spool_file(ld, a, pfd, base, path);
+		return spool_file(ld, a, e, pfd, base, path);
 	if (type == AE_IFLNK && archive_entry_symlink(e)) {
 		/* Old docker save links a layer shared by two images; resolved in the root. */
 		unlinkat(pfd, base, 0);
