@@ -66,22 +66,66 @@ static int set_attrs(int dirfd, const char *name, int fd, const struct stat *st)
 	return 0;
 }
 
+/* len bytes from in's offset to out's. */
+static int copy_range(int in, int out, off_t len)
+{
+	bool plain = false;
+	while (len > 0) {
+		char buf[65536];
+		ssize_t n;
+		if (!plain) {
+			n = copy_file_range(in, NULL, out, NULL, (size_t)(len < 1 << 30 ? len : 1 << 30),
+					    0);
+			/* Not across these file systems: the plain way. */
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+				      errno == ENOSYS)) {
+				plain = true;
+				continue;
+			}
+		} else {
+			n = read(in, buf, (size_t)(len < (off_t)sizeof buf ? len : (off_t)sizeof buf));
+			int r = n > 0 ? write_all(out, buf, (size_t)n) : 0;
+			if (r < 0)
+				return r;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0; /* it shrank meanwhile */
+		len -= n;
+	}
+	return 0;
+}
+
+/* The data only: holes stay holes. A layer of a few KB can hold a file of terabytes that is
+ * all hole, which would otherwise fill the disk as zeros when its volume gets it. */
 static int copy_data(int in, int out)
 {
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-		if (n == 0)
-			return 0;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* Not across these file systems: the plain way. */
-			if (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
-			    errno == ENOSYS)
-				return copy_fd(in, out);
+	struct stat st;
+	if (fstat(in, &st) < 0)
+		return -errno;
+	for (off_t pos = 0; pos < st.st_size;) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break; /* a hole to the end */
+		off_t hole = data < 0 ? -1 : lseek(in, data, SEEK_HOLE);
+		if (hole < 0 && errno != EINVAL)
 			return -errno;
+		if (hole < 0) {
+			/* No SEEK_DATA there: everything, holes as zeros. */
+			data = pos;
+			hole = st.st_size;
 		}
+		if (lseek(in, data, SEEK_SET) < 0 || lseek(out, data, SEEK_SET) < 0)
+			return -errno;
+		int r = copy_range(in, out, hole - data);
+		if (r < 0)
+			return r;
+		pos = hole;
 	}
+	return ftruncate(out, st.st_size) < 0 ? -errno : 0;
 }
 
 /* A hard link to what we copied to rel before. The destination may be a volume that a running

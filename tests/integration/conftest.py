@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 
 import pytest
@@ -92,6 +93,27 @@ def proc_environ(pid):
     with open(f"/proc/{pid}/environ", "rb") as f:
         return dict(e.decode(errors="replace").split("=", 1)
                     for e in f.read().split(b"\0") if b"=" in e)
+
+
+def sparse_tar_entry(name, realsize):
+    """The tar blocks of one PAX 1.0 sparse file (tarfile writes none), no end-of-archive
+    blocks: realsize bytes, all a hole but the last byte, "x", in 2.5 KB."""
+    def record(k, v):
+        rec = f" {k}={v}\n"
+        n = len(rec) + 1
+        while len(str(n)) + len(rec) != n:
+            n += 1
+        return f"{n}{rec}".encode()
+    pax = b"".join(record(k, v) for k, v in [
+        ("GNU.sparse.major", "1"), ("GNU.sparse.minor", "0"), ("GNU.sparse.name", name),
+        ("GNU.sparse.realsize", str(realsize))])
+    head = tarfile.TarInfo("PaxHeader/sparse")
+    head.type, head.size = tarfile.XHDTYPE, len(pax)
+    body = tarfile.TarInfo("GNUSparseFile.0/sparse")
+    body.size = 512 + 1
+    sparse_map = f"1\n{realsize - 1}\n1\n".encode().ljust(512, b"\0")
+    return (head.tobuf(tarfile.USTAR_FORMAT) + pax.ljust(-(-len(pax) // 512) * 512, b"\0") +
+            body.tobuf(tarfile.USTAR_FORMAT) + sparse_map + b"x".ljust(512, b"\0"))
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):

@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from conftest import TEST_IMAGE
+from conftest import TEST_IMAGE, sparse_tar_entry
 
 SUMMARY_KEYS = {"Id", "ParentId", "RepoTags", "RepoDigests", "Created", "Size", "SharedSize",
                 "Labels", "Containers"}
@@ -382,32 +382,10 @@ def test_load_bad_input(husk, image, case):
     assert husk.api("GET", "/images/husk-test/bad:1/json").status == 404
 
 
-def sparse_entry_tar(name, realsize):
-    """A tar of one PAX 1.0 sparse file (tarfile writes none): realsize bytes, all a hole but
-    the last one, in about 3 KB."""
-    def record(k, v):
-        rec = f" {k}={v}\n"
-        n = len(rec) + 1
-        while len(str(n)) + len(rec) != n:
-            n += 1
-        return f"{n}{rec}".encode()
-    pax = b"".join(record(k, v) for k, v in [
-        ("GNU.sparse.major", "1"), ("GNU.sparse.minor", "0"), ("GNU.sparse.name", name),
-        ("GNU.sparse.realsize", str(realsize))])
-    head = tarfile.TarInfo("PaxHeader/sparse")
-    head.type, head.size = tarfile.XHDTYPE, len(pax)
-    sparse_map = f"1\n{realsize - 1}\n1\n".encode().ljust(512, b"\0")
-    body = tarfile.TarInfo("GNUSparseFile.0/sparse")
-    body.size = 512 + 1
-    return (head.tobuf(tarfile.USTAR_FORMAT) + pax.ljust(-(-len(pax) // 512) * 512, b"\0") +
-            body.tobuf(tarfile.USTAR_FORMAT) + sparse_map + b"x".ljust(512, b"\0") +
-            b"\0" * 1024)
-
-
 def test_load_refuses_a_sparse_file(husk, image):
     """docker save writes no sparse file, and spooling one wrote its holes out as zeros: 3 KB of
     archive became 256 MB on disk (a terabyte as easily, until the disk was full)."""
-    data = sparse_entry_tar("blobs/sha256/" + "a" * 64, 256 << 20)
+    data = sparse_tar_entry("blobs/sha256/" + "a" * 64, 256 << 20) + b"\0" * 1024
     before = store_snapshot(husk)
     r = husk.api("POST", "/images/load?quiet=1", body=data,
                  headers={"Content-Type": "application/x-tar"})

@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from conftest import sparse_tar_entry
+
 
 def name(prefix="v"):
     return prefix + uuid.uuid4().hex[:10]
@@ -342,6 +344,25 @@ def test_run_rm_removes_anonymous_volumes_not_named(husk, image):
     husk.docker("run", "--rm", "-v", "/anon", "-v", f"{n}:/named", image, "true")
     assert set(os.listdir(vol_dir(husk))) - before == {n}
     husk.docker("volume", "rm", n)
+
+
+def test_copy_up_keeps_holes(husk, image, image_tars, tmp_path):
+    """A sparse file in the image's VOLUME directory is copied as sparse: 2.5 KB of layer
+    declaring a file of terabytes otherwise filled the disk with zeros at docker run."""
+    tar = tmp_path / "rootfs.tar"
+    with open(image_tars["rootfs"], "rb") as f:
+        tar.write_bytes(sparse_tar_entry("opt/data/big", 256 << 20) + f.read())
+    img = "husk-test/sparsevol:" + uuid.uuid4().hex[:6]
+    husk.docker("import", "-c", 'VOLUME ["/opt/data"]', str(tar), img)
+    n = name()
+    p = husk.docker("run", "--rm", "-v", f"{n}:/opt/data", img, "sh", "-c",
+                    "tail -c 1 /opt/data/big; cat /opt/data/file1")
+    assert p.stdout.startswith("x") and p.stdout[1:] == husk.docker(
+        "run", "--rm", img, "cat", "/opt/data/file1").stdout
+    st = os.stat(os.path.join(vol_dir(husk, n), "_data", "big"))
+    assert st.st_size == 256 << 20 and st.st_blocks * 512 < 1 << 20, st
+    husk.docker("volume", "rm", n)
+    husk.docker("rmi", img)
 
 
 def test_image_volumes(husk, image, image_tars):
