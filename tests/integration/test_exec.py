@@ -432,7 +432,10 @@ def test_exec_tty_stream_is_raw(husk, ctr):
 
 
 def test_exec_resize(husk, ctr):
-    eid = exec_create(husk, ctr, ["sh", "-c", "sleep 0.5; stty size"], Tty=True)
+    # waits (5 s at most) for the size to change, so a slow machine cannot race the resize
+    eid = exec_create(husk, ctr, ["sh", "-c", 'for i in $(seq 50); do '
+                                  '[ "$(stty size)" = "17 43" ] && break; sleep 0.1; done; '
+                                  'stty size'], Tty=True)
     s, head = start_raw(husk, eid, b'{"Tty":true}', upgrade=True)
     r = husk.api("POST", f"/exec/{eid}/resize?h=17&w=43")
     assert r.status == 200, r
