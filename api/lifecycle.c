@@ -150,8 +150,8 @@ static pid_t spawn(char *const argv[], int sync_fd, const int *fds, size_t nfds)
 	setsid();
 	if (fork() != 0)
 		_exit(0);
-	/* Move everything above the slots we fill, then place: 3 = sync, 4.. = attach. */
-	int hi[MAX_PENDING + 1];
+	/* Move everything above the slots we fill, then place: 3 = sync, 4.. = attach, lock. */
+	int hi[MAX_PENDING + 2];
 	hi[0] = fcntl(sync_fd, F_DUPFD, 100);
 	for (size_t i = 0; i < nfds; i++)
 		hi[i + 1] = fcntl(fds[i], F_DUPFD, 100);
@@ -224,7 +224,7 @@ static int read_handshake(const char *id, int fd, json_t **out)
 	}
 }
 
-static int start_locked(struct api *api, const char *id, struct husk_error *err)
+static int start_locked(struct api *api, const char *id, int lock, struct husk_error *err)
 {
 	struct husk_state st;
 	husk_state_load(&api->store, id, &st);
@@ -238,8 +238,8 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 
 	struct pending *att[MAX_PENDING];
 	size_t natt = pending_take(id, att, MAX_PENDING);
-	int fds[MAX_PENDING];
-	char *argv[16 + 2 * MAX_PENDING];
+	int fds[MAX_PENDING + 1];
+	char *argv[18 + 2 * MAX_PENDING];
 	char attach_args[MAX_PENDING][32];
 	size_t a = 0;
 	argv[a++] = api->monitor_path;
@@ -272,6 +272,14 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 		argv[a++] = "--attach-fd";
 		argv[a++] = attach_args[i];
 	}
+	/* The monitor holds the start lock with us until it has said how the start went: were we
+	 * killed before that, another start would find the container not running yet and start
+	 * it a second time. */
+	char lock_arg[16];
+	fds[natt] = lock;
+	snprintf(lock_arg, sizeof lock_arg, "%zu", 4 + natt);
+	argv[a++] = "--lock-fd";
+	argv[a++] = lock_arg;
 	argv[a] = NULL;
 
 	int sync[2];
@@ -280,7 +288,7 @@ static int start_locked(struct api *api, const char *id, struct husk_error *err)
 			pending_release(att[i]);
 		return husk_error_sys(err, -errno, "pipe");
 	}
-	pid_t pid = spawn(argv, sync[1], fds, natt);
+	pid_t pid = spawn(argv, sync[1], fds, natt + 1);
 	int spawn_errno = errno;
 	close(sync[1]);
 	/* The monitor has its own copies of the attached connections now. */
@@ -331,7 +339,7 @@ int container_start(struct api *api, const char *id, struct husk_error *err)
 		rm_rf(run);
 		return husk_error_set(err, -ENOENT, "No such container: %s", id);
 	}
-	return start_locked(api, id, err);
+	return start_locked(api, id, lock, err);
 }
 
 static bool is_live(enum husk_status s)

@@ -304,6 +304,7 @@ static void loop(struct monitor *m)
 struct args {
 	const char *id, *data, *run, *idmap, *cgroup_root;
 	int sync_fd;
+	int lock_fd; /* the container's start lock, held with husk-api until our report */
 	int attach_fd[MAX_ATTACH];
 	unsigned attach_flags[MAX_ATTACH];
 	int n_attach;
@@ -336,10 +337,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"attach-fd", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
 		{"scope", no_argument, NULL, 'S'},	     {"idmap", required_argument, NULL, 'm'},
 		{"cgroup-root", required_argument, NULL, 'c'},
+		{"lock-fd", required_argument, NULL, 'l'},
 		{0},
 	};
 	memset(a, 0, sizeof *a);
-	a->sync_fd = -1;
+	a->sync_fd = a->lock_fd = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -354,6 +356,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 's':
 			a->sync_fd = atoi(optarg);
+			break;
+		case 'l':
+			a->lock_fd = atoi(optarg);
 			break;
 		case 'a':
 			if (parse_attach(optarg, a) < 0)
@@ -593,11 +598,14 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a) < 0) {
 		fprintf(stderr, "usage: husk-monitor --id ID --data-dir DIR --run-dir DIR "
 				"--idmap UID:GID:SUBUID:N:SUBGID:N [--sync-fd FD] "
-				"[--attach-fd FD:ioel]... [--scope | --cgroup-root DIR]\n"
+				"[--attach-fd FD:ioel]... [--lock-fd FD] [--scope | --cgroup-root DIR]\n"
 				"husk-monitor is started by husk-api, one per container.\n");
 		return 2;
 	}
 	husk_log_init("husk-monitor", a.verbose || getenv("HUSK_DEBUG"));
+	/* Nothing we start (newuidmap, the container) keeps the start lock. */
+	if (a.lock_fd >= 0)
+		fcntl(a.lock_fd, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -626,6 +634,8 @@ int main(int argc, char **argv)
 		}
 		report(a.sync_fd, json_pack("{s:b, s:i, s:s, s:i}", "ok", 0, "code", err.code,
 					    "message", err.message, "exitCode", code));
+		if (a.lock_fd >= 0)
+			close(a.lock_fd);
 		io_close_clients(&m);
 		cgroup_cleanup(&m);
 		if (m.auto_remove) {
@@ -649,6 +659,8 @@ int main(int argc, char **argv)
 	monitor_running(&m);
 	report(a.sync_fd, json_pack("{s:b, s:i, s:i}", "ok", 1, "pid", (int)m.pid, "monitorPid",
 				    (int)getpid()));
+	if (a.lock_fd >= 0)
+		close(a.lock_fd);
 
 	release_setup_pages();
 	loop(&m);

@@ -827,6 +827,64 @@ def test_sigkill_during_start(lone_husk, when):
     h.docker("rm", "-f", n)
 
 
+def test_start_through_another_api_while_a_killed_ones_monitor_starts(lone_husk, tmp_path):
+    """husk-api killed while the monitor it spawned is still starting the container, and a
+    start of it through another husk-api at once: that start waits for the monitor's verdict
+    and finds the container running. It found it "created" (the killed one's start lock was
+    gone with it) and started a second monitor on it; one of them then ran on after rm -f."""
+    h = lone_husk
+    apis, logs = [], []
+    cid = None
+    try:
+        for i in range(2):
+            sock = os.path.join(h.run_dir, f"api{i}.sock")
+            logs.append(open(tmp_path / f"api{i}.log", "wb"))
+            apis.append(subprocess.Popen(h.api_args() + ["--listen", f"unix:{sock}"],
+                                         stdout=logs[-1], stderr=logs[-1],
+                                         env=dict(os.environ, HUSK_LOG_STDERR="1"),
+                                         start_new_session=True))
+            assert wait_until(lambda: os.path.exists(sock) or apis[-1].poll() is not None, 10)
+        socks = [os.path.join(h.run_dir, f"api{i}.sock") for i in range(2)]
+        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
+                            {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
+        assert code == 201, body
+        cid = body["Id"]
+        # under the first husk-api (and the monitor it spawns) every execve takes 2 s: the
+        # monitor's own, then the container's, before which the monitor records nothing
+        tracer = traced(apis[0].pid, "execve", 2000000, str(tmp_path / "strace.log"))
+        try:
+            first = threading.Thread(target=api_at, args=(socks[0], "POST",
+                                                          f"/containers/{cid}/start"),
+                                     kwargs={"timeout": 60})
+            first.start()
+            assert wait_until(lambda: procs("husk-monitor", cid), 10, 0.001)
+            apis[0].kill()
+            apis[0].wait()
+            second = api_at(socks[1], "POST", f"/containers/{cid}/start", timeout=60)
+            first.join(60)
+        finally:
+            tracer.kill()
+            tracer.wait()
+        assert second[0] in (204, 304), second
+        assert wait_until(lambda: state_of(h, cid)["Running"], 10)
+        assert wait_until(lambda: len(procs("husk-monitor", cid)) == 1, 5), \
+            procs("husk-monitor", cid)
+        assert procs("husk-monitor", cid) == [live_state(h, cid)["MonitorPid"]]
+        h.docker("rm", "-f", cid)
+        assert wait_until(lambda: not procs("husk-monitor", cid), 10), "a monitor ran on"
+    finally:
+        for pid in procs("husk-monitor", cid) if cid else []:
+            os.kill(pid, signal.SIGKILL)
+        if cid:
+            h.docker("rm", "-f", cid, check=False)
+        for a in apis:
+            if a.poll() is None:
+                a.terminate()
+                a.wait(timeout=10)
+        for f in logs:
+            f.close()
+
+
 @pytest.mark.parametrize("stream", ["wait", "logs-follow"])
 def test_sigkill_during_a_stream(lone_husk, stream):
     """husk-api killed under a pending wait or logs -f: the client sees the end, the container
