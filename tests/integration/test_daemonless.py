@@ -7,6 +7,7 @@ so containers keep running, logging and exiting while no API runs, and the next 
 all of it. Most tests use `lone_husk` (conftest.py): a husk of this module's own whose husk-api
 exits after 1 s without connections.
 """
+import contextlib
 import fcntl
 import json
 import os
@@ -181,6 +182,31 @@ def wait_for_lock_waiter(path, timeout=10):
             return any("->" in line and line.split()[6].endswith(f":{ino}")
                        for line in f if len(line.split()) > 6)
     return wait_until(waiting, timeout, 0.005)
+
+
+@contextlib.contextmanager
+def listening_apis(h, tmp_path, n):
+    """n husk-apis of --listen on h's store, which stay (the activated one exits when idle):
+    (their sockets, their processes), ended when done."""
+    apis, logs, socks = [], [], []
+    try:
+        for i in range(n):
+            socks.append(os.path.join(h.run_dir, f"api{i}.sock"))
+            logs.append(open(tmp_path / f"api{i}.log", "wb"))
+            apis.append(subprocess.Popen(h.api_args() + ["--listen", f"unix:{socks[i]}"],
+                                         stdout=logs[i], stderr=logs[i],
+                                         env=dict(os.environ, HUSK_LOG_STDERR="1"),
+                                         start_new_session=True))
+            assert wait_until(lambda: os.path.exists(socks[i]) or apis[i].poll() is not None,
+                              10)
+        yield socks, apis
+    finally:
+        for a in apis:
+            if a.poll() is None:
+                a.terminate()
+                a.wait(timeout=10)
+        for f in logs:
+            f.close()
 
 
 def attach_raw(sock, cid):
@@ -833,56 +859,41 @@ def test_start_through_another_api_while_a_killed_ones_monitor_starts(lone_husk,
     and finds the container running. It found it "created" (the killed one's start lock was
     gone with it) and started a second monitor on it; one of them then ran on after rm -f."""
     h = lone_husk
-    apis, logs = [], []
     cid = None
-    try:
-        for i in range(2):
-            sock = os.path.join(h.run_dir, f"api{i}.sock")
-            logs.append(open(tmp_path / f"api{i}.log", "wb"))
-            apis.append(subprocess.Popen(h.api_args() + ["--listen", f"unix:{sock}"],
-                                         stdout=logs[-1], stderr=logs[-1],
-                                         env=dict(os.environ, HUSK_LOG_STDERR="1"),
-                                         start_new_session=True))
-            assert wait_until(lambda: os.path.exists(sock) or apis[-1].poll() is not None, 10)
-        socks = [os.path.join(h.run_dir, f"api{i}.sock") for i in range(2)]
-        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
-                            {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
-        assert code == 201, body
-        cid = body["Id"]
-        # under the first husk-api (and the monitor it spawns) every execve takes 2 s: the
-        # monitor's own, then the container's, before which the monitor records nothing
-        tracer = traced(apis[0].pid, "execve", 2000000, str(tmp_path / "strace.log"))
+    with listening_apis(h, tmp_path, 2) as (socks, apis):
         try:
-            first = threading.Thread(target=api_at, args=(socks[0], "POST",
-                                                          f"/containers/{cid}/start"),
-                                     kwargs={"timeout": 60})
-            first.start()
-            assert wait_until(lambda: procs("husk-monitor", cid), 10, 0.001)
-            apis[0].kill()
-            apis[0].wait()
-            second = api_at(socks[1], "POST", f"/containers/{cid}/start", timeout=60)
-            first.join(60)
+            code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
+                                {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
+            assert code == 201, body
+            cid = body["Id"]
+            # under the first husk-api (and the monitor it spawns) every execve takes 2 s: the
+            # monitor's own, then the container's, before which the monitor records nothing
+            tracer = traced(apis[0].pid, "execve", 2000000, str(tmp_path / "strace.log"))
+            try:
+                first = threading.Thread(target=api_at, args=(socks[0], "POST",
+                                                              f"/containers/{cid}/start"),
+                                         kwargs={"timeout": 60})
+                first.start()
+                assert wait_until(lambda: procs("husk-monitor", cid), 10, 0.001)
+                apis[0].kill()
+                apis[0].wait()
+                second = api_at(socks[1], "POST", f"/containers/{cid}/start", timeout=60)
+                first.join(60)
+            finally:
+                tracer.kill()
+                tracer.wait()
+            assert second[0] in (204, 304), second
+            assert wait_until(lambda: state_of(h, cid)["Running"], 10)
+            assert wait_until(lambda: len(procs("husk-monitor", cid)) == 1, 5), \
+                procs("husk-monitor", cid)
+            assert procs("husk-monitor", cid) == [live_state(h, cid)["MonitorPid"]]
+            h.docker("rm", "-f", cid)
+            assert wait_until(lambda: not procs("husk-monitor", cid), 10), "a monitor ran on"
         finally:
-            tracer.kill()
-            tracer.wait()
-        assert second[0] in (204, 304), second
-        assert wait_until(lambda: state_of(h, cid)["Running"], 10)
-        assert wait_until(lambda: len(procs("husk-monitor", cid)) == 1, 5), \
-            procs("husk-monitor", cid)
-        assert procs("husk-monitor", cid) == [live_state(h, cid)["MonitorPid"]]
-        h.docker("rm", "-f", cid)
-        assert wait_until(lambda: not procs("husk-monitor", cid), 10), "a monitor ran on"
-    finally:
-        for pid in procs("husk-monitor", cid) if cid else []:
-            os.kill(pid, signal.SIGKILL)
-        if cid:
-            h.docker("rm", "-f", cid, check=False)
-        for a in apis:
-            if a.poll() is None:
-                a.terminate()
-                a.wait(timeout=10)
-        for f in logs:
-            f.close()
+            for pid in procs("husk-monitor", cid) if cid else []:
+                os.kill(pid, signal.SIGKILL)
+            if cid:
+                h.docker("rm", "-f", cid, check=False)
 
 
 @pytest.mark.parametrize("stream", ["wait", "logs-follow"])
@@ -1034,56 +1045,42 @@ def test_rm_during_a_start_through_another_api(lone_husk, tmp_path):
     first and the start finds nothing (404). Never both: the rm, which had seen it "created",
     removed it under its running monitor, which no list showed and no rm -f could end."""
     h = lone_husk
-    apis, logs = [], []
     cid = None
-    try:
-        # two of --listen: processes that stay, one to trace and one beside it
-        for i in range(2):
-            sock = os.path.join(h.run_dir, f"api{i}.sock")
-            logs.append(open(tmp_path / f"api{i}.log", "wb"))
-            apis.append(subprocess.Popen(h.api_args() + ["--listen", f"unix:{sock}"],
-                                         stdout=logs[-1], stderr=logs[-1],
-                                         env=dict(os.environ, HUSK_LOG_STDERR="1"),
-                                         start_new_session=True))
-            assert wait_until(lambda: os.path.exists(sock) or apis[-1].poll() is not None, 10)
-        socks = [os.path.join(h.run_dir, f"api{i}.sock") for i in range(2)]
-        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
-                            {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
-        assert code == 201, body
-        cid = body["Id"]
-        # the first's locks take 2 s: its rm has looked at the container and is on its way to
-        # the removal when the start comes through the second
-        tracer = traced(apis[0].pid, "flock", 2000000, str(tmp_path / "strace.log"))
+    # two of --listen: processes that stay, one to trace and one beside it
+    with listening_apis(h, tmp_path, 2) as (socks, apis):
         try:
-            out = {}
-            rm = threading.Thread(target=lambda: out.update(
-                rm=api_at(socks[0], "DELETE", f"/containers/{cid}", timeout=60)))
-            rm.start()
-            time.sleep(0.5)
-            start = api_at(socks[1], "POST", f"/containers/{cid}/start", timeout=60)
-            rm.join(60)
+            code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
+                                {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
+            assert code == 201, body
+            cid = body["Id"]
+            # the first's locks take 2 s: its rm has looked at the container and is on its way to
+            # the removal when the start comes through the second
+            tracer = traced(apis[0].pid, "flock", 2000000, str(tmp_path / "strace.log"))
+            try:
+                out = {}
+                rm = threading.Thread(target=lambda: out.update(
+                    rm=api_at(socks[0], "DELETE", f"/containers/{cid}", timeout=60)))
+                rm.start()
+                time.sleep(0.5)
+                start = api_at(socks[1], "POST", f"/containers/{cid}/start", timeout=60)
+                rm.join(60)
+            finally:
+                tracer.kill()
+                tracer.wait()
+            rm = out["rm"]
+            monitors = procs("husk-monitor", cid)
+            assert (rm[0], start[0]) in ((204, 404), (409, 204)), (rm, start)
+            if rm[0] == 204:
+                assert not monitors, f"monitor {monitors} runs a container that was removed"
+                assert not os.path.exists(os.path.join(h.run_dir, "containers", cid))
+            else:
+                assert state_of(h, cid)["Running"]
+            assert [a.poll() for a in apis] == [None, None], "a husk-api died"
         finally:
-            tracer.kill()
-            tracer.wait()
-        rm = out["rm"]
-        monitors = procs("husk-monitor", cid)
-        assert (rm[0], start[0]) in ((204, 404), (409, 204)), (rm, start)
-        if rm[0] == 204:
-            assert not monitors, f"monitor {monitors} runs a container that was removed"
-            assert not os.path.exists(os.path.join(h.run_dir, "containers", cid))
-        else:
-            assert state_of(h, cid)["Running"]
-        assert [a.poll() for a in apis] == [None, None], "a husk-api died"
-    finally:
-        for pid in procs("husk-monitor", cid) if cid else []:
-            os.kill(pid, signal.SIGKILL)
-        if cid:
-            h.docker("rm", "-f", cid, check=False)
-        for a in apis:
-            a.terminate()
-            a.wait(timeout=10)
-        for f in logs:
-            f.close()
+            for pid in procs("husk-monitor", cid) if cid else []:
+                os.kill(pid, signal.SIGKILL)
+            if cid:
+                h.docker("rm", "-f", cid, check=False)
 
 
 # --- events across restarts ----------------------------------------------------------------
