@@ -229,7 +229,13 @@ static int start_locked(struct api *api, const char *id, int lock, struct husk_e
 	struct husk_state st;
 	husk_state_load(&api->store, id, &st);
 	enum husk_status status = st.status;
+	bool removing = st.removing;
 	husk_state_clear(&st);
+	/* Exited, and its monitor removes it (--rm): a new monitor would run on in a container
+	 * that is gone. dockerd's answer and message. */
+	if (removing)
+		return husk_error_set(err, -EBUSY,
+				      "container is marked for removal and cannot be started");
 	if (status == HUSK_PAUSED) /* dockerd's answer and message */
 		return husk_error_set(err, -EBUSY,
 				      "cannot start a paused container, try unpause instead");

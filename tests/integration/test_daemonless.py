@@ -1083,6 +1083,30 @@ def test_rm_during_a_start_through_another_api(lone_husk, tmp_path):
                 h.docker("rm", "-f", cid, check=False)
 
 
+def test_start_of_a_container_its_monitor_removes(lone_husk):
+    """docker start of a --rm container that has exited while its monitor is removing it:
+    Docker's 409, and the container goes. The start spawned a second monitor, which ran on in
+    the container the first one then removed."""
+    h = lone_husk
+    n = name()
+    cid = h.docker("run", "-d", "--rm", "--name", n, TEST_IMAGE, "sleep", "0.5").stdout.strip()
+    # the exited container's monitor waits for the store lock to remove it
+    lock = open(os.path.join(h.data_dir, ".lock"), "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        assert wait_for_lock_waiter(lock.name), "the monitor never went to remove it"
+        assert (live_state(h, cid) or {}).get("Removing") is True, live_state(h, cid)
+        r = h.api("POST", f"/containers/{cid}/start")
+        assert r.status == 409, r
+        assert "marked for removal" in json.loads(r.body)["message"]
+    finally:
+        lock.close()
+    assert wait_until(lambda: not procs("husk-monitor", cid), 10), \
+        f"monitors {procs('husk-monitor', cid)} run on in a removed container"
+    assert not os.path.exists(os.path.join(h.data_dir, "containers", cid))
+    assert h.api("GET", f"/containers/{cid}/json").status == 404
+
+
 # --- events across restarts ----------------------------------------------------------------
 
 def test_events_of_monitors_while_no_api_ran(lone_husk):
