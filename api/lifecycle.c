@@ -385,7 +385,7 @@ int container_kill(struct api *api, const struct husk_container *c, int sig,
 	json_t *req = json_pack("{s:s, s:i}", "op", "kill", "signal", sig);
 	int r = husk_mon_call(&api->store, c->id, req, -1, NULL, 10000, err);
 	json_decref(req);
-	if (r == -EBUSY)
+	if (r == -EBUSY || r == -ESRCH) /* exited, or its monitor is gone */
 		return husk_error_set(err, -EBUSY,
 				      "Cannot kill container: %s: Container %s is not running",
 				      c->name, c->id);

@@ -111,12 +111,16 @@ int husk_mon_call(const struct husk_store *s, const char *id, const json_t *req,
 			return husk_error_set(err, -ESRCH, "container %.12s is not running", id);
 		return husk_error_sys(err, -errno, "cannot reach the monitor of %.12s", id);
 	}
+	/* A reset: the monitor ended with our request unread (it was exiting, or killed), which
+	 * is the same as having found it gone. */
 	r = husk_mon_send(sock, req, fd);
+	if (r == -ECONNRESET || r == -EPIPE)
+		return husk_error_set(err, -ESRCH, "the monitor of %.12s went away", id);
 	if (r < 0)
 		return husk_error_sys(err, r, "cannot talk to the monitor of %.12s", id);
 	json_t *ans = NULL;
 	r = husk_mon_recv(sock, &ans, NULL, timeout_ms);
-	if (r == 0)
+	if (r == 0 || r == -ECONNRESET)
 		return husk_error_set(err, -ESRCH, "the monitor of %.12s went away", id);
 	if (r < 0)
 		return husk_error_sys(err, r, "no answer from the monitor of %.12s", id);

@@ -667,6 +667,48 @@ def test_sigkill_of_one_monitor(lone_husk):
     h.docker("rm", "-f", a, b)
 
 
+def monitor_queue(pid):
+    """Connections waiting in the listen queue of monitor pid's socket (ss), or None."""
+    out = subprocess.run(["ss", "-xlp"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if f"pid={pid}," in line and line.startswith("u_seq"):
+            return int(line.split()[2])
+    return None
+
+
+@pytest.mark.parametrize("op,want", [("stop", 204), ("kill", 409), ("pause", 409),
+                                     ("update", 200)])
+def test_request_left_unread_by_a_monitor_that_ends(lone_husk, op, want):
+    """A monitor that ends with a request of husk-api still in its queue (it was exiting, or
+    was killed): the container is not running, and the answer is the one for a container
+    without a monitor (stop done, kill and pause 409, update kept for the next start), not a
+    500 "no answer from the monitor: Connection reset by peer"."""
+    if not shutil.which("ss"):
+        pytest.skip("no ss to see the monitor's listen queue")
+    h = lone_husk
+    cid = h.docker("run", "-d", "--name", name(), TEST_IMAGE, "sleep", "1000").stdout.strip()
+    mon = live_state(h, cid)["MonitorPid"]
+    body = {"RestartPolicy": {"Name": "always"}} if op == "update" else None
+    out = {}
+    os.kill(mon, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=lambda: out.update(
+            r=h.api("POST", f"/containers/{cid}/{op}", body)))
+        t.start()
+        assert wait_until(lambda: monitor_queue(mon), 10), "the request never got queued"
+    finally:
+        os.kill(mon, signal.SIGKILL)
+        os.kill(mon, signal.SIGCONT)
+    t.join(30)
+    assert out["r"].status == want, out["r"]
+    st = state_of(h, cid)
+    assert not st["Running"] and st["Status"] == "exited", st
+    if op == "update":
+        assert h.docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}",
+                        cid).stdout.strip() == "always"
+    h.docker("rm", "-f", cid)
+
+
 @pytest.mark.parametrize("how", ["run-dir-removed", "boot-id-changed"])
 def test_reboot(lone_husk, how):
     """The machine went down with the container running: the run dir (tmpfs) is gone, or the
