@@ -80,6 +80,7 @@ int husk_parse_proc_stat(const char *text, struct husk_proc_stat *st)
 		return -EINVAL;
 	st->state = state;
 	st->ppid = (pid_t)f[0];
+	st->flags = (unsigned long)f[5];
 	st->utime = f[10];
 	st->stime = f[11];
 	st->cutime = f[12];

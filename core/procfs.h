@@ -17,6 +17,7 @@ int husk_proc_ns_pids(pid_t pid, pid_t **pids, size_t *n);
 struct husk_proc_stat {
 	char state; /* R, S, D, T, Z, ... */
 	pid_t ppid;
+	unsigned long flags; /* the kernel's PF_* */
 	uint64_t utime, stime, cutime, cstime;
 	uint64_t threads;
 	uint64_t start; /* clock ticks after boot */

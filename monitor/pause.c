@@ -15,6 +15,8 @@
 
 /* How long a freeze may take before it is undone and reported. */
 #define FREEZE_TIMEOUT_MS 5000
+/* A process on its way out (linux/sched.h): it runs no code of its own again, and never stops. */
+#define PF_EXITING 0x4
 
 struct paused {
 	char *cgroup; /* frozen through this cgroup, or NULL: stopped with signals */
@@ -56,6 +58,13 @@ static int stop_all(struct monitor *m, struct paused *p, struct husk_error *err)
 {
 	int64_t deadline = mono_ms() + FREEZE_TIMEOUT_MS;
 	for (;;) {
+		/* The container ends: its pid 1 waits, exiting, until every process of its
+		 * namespace is reaped, exec processes too, which are ours to reap: it would not
+		 * stop while we wait here. */
+		struct husk_proc_stat init;
+		if (husk_proc_stat(m->pid, &init) < 0 || init.state == 'Z' ||
+		    (init.flags & PF_EXITING))
+			return husk_error_set(err, -EBUSY, "Container %s is not running", m->id);
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n;
 		int r = husk_proc_ns_pids(m->pid, &pids, &n);

@@ -709,6 +709,55 @@ def test_request_left_unread_by_a_monitor_that_ends(lone_husk, op, want):
     h.docker("rm", "-f", cid)
 
 
+def proc_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def test_pause_of_a_container_that_ends_meanwhile(lone_husk, tmp_path):
+    """docker pause with signals (no cgroup of its own) while the container ends, an exec
+    process in it: its pid 1, stopped by the pause and then killed, waits, exiting, for the
+    monitor to reap the exec process (the monitor's child), so it never shows stopped. The
+    pause answers "is not running"; it waited its 5 s for pid 1 to stop, the monitor deaf to
+    everything meanwhile, and answered 500."""
+    h = lone_husk
+    # a husk-api of --listen without a cgroup root: the container pauses with SIGSTOP
+    with listening_apis(h, tmp_path, 1) as (socks, _):
+        code, body = api_at(socks[0], "POST", f"/containers/create?name={name()}",
+                            {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
+        assert code == 201, body
+        cid = body["Id"]
+        assert api_at(socks[0], "POST", f"/containers/{cid}/start")[0] == 204
+        code, body = api_at(socks[0], "POST", f"/containers/{cid}/exec",
+                            {"Cmd": ["sleep", "1000"]})
+        assert api_at(socks[0], "POST", f"/exec/{body['Id']}/start", {"Detach": True})[0] \
+            == 200
+        st = live_state(h, cid)
+        # the monitor's signals take 1 s on their way back: pid 1 is stopped and then
+        # killed before the pause has looked at it again
+        tracer = traced(st["MonitorPid"], "kill", 1000000, str(tmp_path / "strace.log"))
+        out = {}
+        try:
+            t = threading.Thread(target=lambda: out.update(
+                r=api_at(socks[0], "POST", f"/containers/{cid}/pause")))
+            t.start()
+            assert wait_until(lambda: proc_state(st["Pid"]) == "T", 10), "pid 1 never stopped"
+            os.kill(st["Pid"], signal.SIGKILL)
+            t0 = time.monotonic()
+            t.join(30)
+        finally:
+            tracer.kill()
+            tracer.wait()
+        assert out["r"][0] == 409, out["r"]
+        assert "is not running" in out["r"][1]["message"]
+        assert time.monotonic() - t0 < 4.5
+        assert wait_until(lambda: state_of(h, cid)["Status"] == "exited", 10)
+        h.docker("rm", "-f", cid)
+
+
 @pytest.mark.parametrize("how", ["run-dir-removed", "boot-id-changed"])
 def test_reboot(lone_husk, how):
     """The machine went down with the container running: the run dir (tmpfs) is gone, or the

@@ -18,7 +18,7 @@ static void test_proc_stat(void)
 			"98765 2268000 345 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0";
 	struct husk_proc_stat st;
 	CHECK(husk_parse_proc_stat(s, &st) == 0);
-	CHECK(st.state == 'S' && st.ppid == 1);
+	CHECK(st.state == 'S' && st.ppid == 1 && st.flags == 4194560);
 	CHECK(st.utime == 7 && st.stime == 3 && st.cutime == 11 && st.cstime == 5);
 	CHECK(st.threads == 2 && st.start == 98765);
 	CHECK(husk_parse_proc_stat("1234 (x S 1", &st) == -EINVAL);
