@@ -416,17 +416,19 @@ enum MHD_Result h_container_delete(struct req *r)
 	husk_state_load(&r->api->store, c->id, &c->state);
 	enum husk_status st = c->state.status;
 	bool live = st == HUSK_RUNNING || st == HUSK_PAUSED || st == HUSK_RESTARTING;
+	/* Exited, and its monitor is removing it (--rm): that removal is the one asked for. */
+	bool removing = !live && c->state.removing;
 	if (live && !force)
 		return reply_errorf(r, -EEXIST,
 				    "cannot remove container \"/%s\": container is running: stop the "
 				    "container before removing or force remove",
 				    c->name);
-	if (live) {
-		int k = container_stop(r->api, c, SIGKILL, 0, &err);
+	if (live || removing) {
+		int k = live ? container_stop(r->api, c, SIGKILL, 0, &err) : 0;
 		if (k < 0 && k != -EALREADY)
 			return reply_error(r, &err);
-		/* The monitor records the exit and then goes: wait for it, so it does not write
-		 * into what we are about to remove. */
+		/* The monitor records the exit (and removes it, --rm) and then goes: wait for it,
+		 * so it does not write into what we are about to remove, nor remove it again. */
 		for (int i = 0; i < 500 && husk_pid_alive(c->state.monitor_pid, c->state.monitor_start);
 		     i++)
 			usleep(10000);
@@ -440,7 +442,7 @@ enum MHD_Result h_container_delete(struct req *r)
 		/* Its run directory went with it: what the start lock made again goes too. */
 		_cleanup_free_ char *run = husk_container_run_dir(&r->api->store, c->id);
 		rm_rf(run);
-		if (live && jbool(jobj(c->config, "HostConfig"), "AutoRemove", false))
+		if ((live || removing) && jbool(jobj(c->config, "HostConfig"), "AutoRemove", false))
 			return reply_empty(r, MHD_HTTP_NO_CONTENT);
 		return reply_errorf(r, -ENOENT, "No such container: %s", r->params[0]);
 	}

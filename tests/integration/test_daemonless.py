@@ -1198,6 +1198,45 @@ def test_start_of_a_container_its_monitor_removes(lone_husk):
     assert h.api("GET", f"/containers/{cid}/json").status == 404
 
 
+def test_rm_of_a_container_its_monitor_removes(lone_husk):
+    """docker rm of an exited --rm container while its monitor removes it: the monitor's
+    removal is the one (one destroy event), and rm says it is done. rm removed it as well (two
+    destroy events), or answered 404 for the container it was asked to remove."""
+    h = lone_husk
+    since = time.time()
+    cid = h.docker("run", "-d", "--rm", "--name", name(), TEST_IMAGE, "sleep", "0.5"
+                   ).stdout.strip()
+    # the exited container's monitor waits for the store lock to remove it, and is held
+    # there while the rm runs
+    lock = open(os.path.join(h.data_dir, ".lock"), "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    out = {}
+    mon = None
+    try:
+        assert wait_for_lock_waiter(lock.name), "the monitor never went to remove it"
+        st = live_state(h, cid) or {}
+        assert st.get("Removing") is True, st
+        mon = st["MonitorPid"]
+        os.kill(mon, signal.SIGSTOP)
+        assert wait_until(lambda: proc_state(mon) == "T", 10)
+        lock.close()
+        t = threading.Thread(target=lambda: out.update(r=h.api("DELETE", f"/containers/{cid}")))
+        t.start()
+        time.sleep(0.5)  # the rm done, or waiting for the monitor's end
+    finally:
+        lock.close()
+        if mon:
+            os.kill(mon, signal.SIGCONT)
+    t.join(30)
+    assert out["r"].status == 204, out["r"]
+    assert wait_until(lambda: not procs("husk-monitor", cid), 10)
+    assert not os.path.exists(os.path.join(h.data_dir, "containers", cid))
+    assert not os.path.exists(os.path.join(h.run_dir, "containers", cid))
+    ev = h.docker("events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+                  "--filter", f"container={cid}", "--format", "{{.Action}}").stdout.split()
+    assert ev.count("destroy") == 1, ev
+
+
 # --- events across restarts ----------------------------------------------------------------
 
 def test_events_of_monitors_while_no_api_ran(lone_husk):
