@@ -201,7 +201,11 @@ enum MHD_Result h_container_logs(struct req *r)
 		husk_logr_open(&l->reader, path);
 	}
 	if (!l->reader.f) {
+		int e = errno;
 		logs_free(l);
+		/* Removed since we found it (its directory is gone, the log with it). */
+		if (e == ENOENT)
+			return reply_errorf(r, -ENOENT, "No such container: %s", r->params[0]);
 		return reply_errorf(r, -EIO, "cannot open the log of %.12s", c->id);
 	}
 	husk_logr_tail(&l->reader, tail);

@@ -1237,6 +1237,32 @@ def test_rm_of_a_container_its_monitor_removes(lone_husk):
     assert ev.count("destroy") == 1, ev
 
 
+def test_logs_of_a_container_removed_meanwhile(lone_husk, tmp_path):
+    """docker logs of a container that another husk-api removes between the look-up and the
+    opening of its log: 404, as for any container that is gone, not 500 "cannot open the
+    log"."""
+    h = lone_husk
+    with listening_apis(h, tmp_path, 2) as (socks, apis):
+        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
+                            {"Image": TEST_IMAGE, "Cmd": ["true"]})
+        assert code == 201, body
+        cid = body["Id"]
+        # the first's opens take 1 s: the container is removed while it reads its files
+        tracer = traced(apis[0].pid, "openat", 1000000, str(tmp_path / "strace.log"))
+        try:
+            out = {}
+            t = threading.Thread(target=lambda: out.update(
+                r=api_at(socks[0], "GET", f"/containers/{cid}/logs?stdout=1", timeout=60)))
+            t.start()
+            time.sleep(0.5)
+            assert api_at(socks[1], "DELETE", f"/containers/{cid}")[0] == 204
+            t.join(60)
+        finally:
+            tracer.kill()
+            tracer.wait()
+        assert out["r"][0] == 404, out["r"]
+
+
 # --- events across restarts ----------------------------------------------------------------
 
 def test_events_of_monitors_while_no_api_ran(lone_husk):
