@@ -25,7 +25,12 @@ int husk_container_lock_start(const struct husk_store *s, const char *id, struct
 	_cleanup_free_ char *dir = husk_container_run_dir(s, id);
 	mkdir_p(dir, 0700);
 	_cleanup_free_ char *p = xasprintf("%s/start.lock", dir);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd;
+	/* A removal (rm, prune, --rm) may take the directory away in between: make it again. */
+	for (int i = 0; (fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 && errno == ENOENT &&
+			i < 100;
+	     i++)
+		mkdir_p(dir, 0700);
 	if (fd < 0)
 		return husk_error_sys(err, -errno, "cannot open %s", p);
 	while (flock(fd, LOCK_EX) < 0) {

@@ -1263,6 +1263,51 @@ def test_logs_of_a_container_removed_meanwhile(lone_husk, tmp_path):
         assert out["r"][0] == 404, out["r"]
 
 
+def proc_tracer(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return "TracerPid:\t0\n" not in f.read()
+
+
+def test_two_rm_of_one_container_through_two_apis_at_the_lock(lone_husk, tmp_path):
+    """docker rm of one container through two husk-apis, the second removing it while the
+    first makes its way to the container's start lock: the first answers 404. The removal
+    took the run directory away between the first's mkdir and open of the lock file, and the
+    answer was 500 "cannot open .../start.lock"."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    h = lone_husk
+    with listening_apis(h, tmp_path, 2) as (socks, apis):
+        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
+                            {"Image": TEST_IMAGE, "Cmd": ["true"]})
+        assert code == 201, body
+        cid = body["Id"]
+        rundir = os.path.join(h.run_dir, "containers", cid)
+        log = str(tmp_path / "strace.log")
+        # the first's opens wait 1 s before they happen: its rm has made the run directory
+        # and is about to open the lock in it when the second removes the container
+        tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", log, "-p", str(apis[0].pid),
+                                   "-e", "trace=openat,mkdir", "-e",
+                                   "inject=openat:delay_enter=1000000"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert wait_until(lambda: proc_tracer(apis[0].pid), 10)
+            out = {}
+            t = threading.Thread(target=lambda: out.update(
+                r=api_at(socks[0], "DELETE", f"/containers/{cid}", timeout=60)))
+            t.start()
+
+            def made():
+                with open(log) as f:
+                    return f'mkdir("{rundir}"' in f.read()
+            assert wait_until(made, 30), "the first rm never made the run directory"
+            assert api_at(socks[1], "DELETE", f"/containers/{cid}")[0] == 204
+            t.join(60)
+        finally:
+            tracer.kill()
+            tracer.wait()
+        assert out["r"][0] == 404, out["r"]
+
+
 # --- events across restarts ----------------------------------------------------------------
 
 def test_events_of_monitors_while_no_api_ran(lone_husk):
