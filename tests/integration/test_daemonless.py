@@ -113,6 +113,14 @@ def api_at(sock, method, path, body=None, timeout=30):
         return r.status, data
 
 
+def create_at(sock, cmd):
+    """A container created through the husk-api at sock; its id."""
+    code, body = api_at(sock, "POST", f"/containers/create?name={name()}",
+                        {"Image": TEST_IMAGE, "Cmd": cmd})
+    assert code == 201, body
+    return body["Id"]
+
+
 def read_frames(s, want, timeout=10):
     """Reads stdcopy frames from a hijacked attach socket until want (bytes) is in stdout."""
     buf, out = b"", b""
@@ -726,10 +734,7 @@ def test_pause_of_a_container_that_ends_meanwhile(lone_husk, tmp_path):
     h = lone_husk
     # a husk-api of --listen without a cgroup root: the container pauses with SIGSTOP
     with listening_apis(h, tmp_path, 1) as (socks, _):
-        code, body = api_at(socks[0], "POST", f"/containers/create?name={name()}",
-                            {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
-        assert code == 201, body
-        cid = body["Id"]
+        cid = create_at(socks[0], ["sleep", "1000"])
         assert api_at(socks[0], "POST", f"/containers/{cid}/start")[0] == 204
         code, body = api_at(socks[0], "POST", f"/containers/{cid}/exec",
                             {"Cmd": ["sleep", "1000"]})
@@ -953,10 +958,7 @@ def test_start_through_another_api_while_a_killed_ones_monitor_starts(lone_husk,
     cid = None
     with listening_apis(h, tmp_path, 2) as (socks, apis):
         try:
-            code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
-                                {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
-            assert code == 201, body
-            cid = body["Id"]
+            cid = create_at(socks[1], ["sleep", "1000"])
             # under the first husk-api (and the monitor it spawns) every execve takes 2 s: the
             # monitor's own, then the container's, before which the monitor records nothing
             tracer = traced(apis[0].pid, "execve", 2000000, str(tmp_path / "strace.log"))
@@ -1140,10 +1142,7 @@ def test_rm_during_a_start_through_another_api(lone_husk, tmp_path):
     # two of --listen: processes that stay, one to trace and one beside it
     with listening_apis(h, tmp_path, 2) as (socks, apis):
         try:
-            code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
-                                {"Image": TEST_IMAGE, "Cmd": ["sleep", "1000"]})
-            assert code == 201, body
-            cid = body["Id"]
+            cid = create_at(socks[1], ["sleep", "1000"])
             # the first's locks take 2 s: its rm has looked at the container and is on its way to
             # the removal when the start comes through the second
             tracer = traced(apis[0].pid, "flock", 2000000, str(tmp_path / "strace.log"))
@@ -1243,10 +1242,7 @@ def test_logs_of_a_container_removed_meanwhile(lone_husk, tmp_path):
     log"."""
     h = lone_husk
     with listening_apis(h, tmp_path, 2) as (socks, apis):
-        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
-                            {"Image": TEST_IMAGE, "Cmd": ["true"]})
-        assert code == 201, body
-        cid = body["Id"]
+        cid = create_at(socks[1], ["true"])
         # the first's opens take 1 s: the container is removed while it reads its files
         tracer = traced(apis[0].pid, "openat", 1000000, str(tmp_path / "strace.log"))
         try:
@@ -1277,10 +1273,7 @@ def test_two_rm_of_one_container_through_two_apis_at_the_lock(lone_husk, tmp_pat
         pytest.skip("strace is not installed")
     h = lone_husk
     with listening_apis(h, tmp_path, 2) as (socks, apis):
-        code, body = api_at(socks[1], "POST", f"/containers/create?name={name()}",
-                            {"Image": TEST_IMAGE, "Cmd": ["true"]})
-        assert code == 201, body
-        cid = body["Id"]
+        cid = create_at(socks[1], ["true"])
         rundir = os.path.join(h.run_dir, "containers", cid)
         log = str(tmp_path / "strace.log")
         # the first's opens wait 1 s before they happen: its rm has made the run directory
