@@ -8,6 +8,7 @@
 #include "seccomp.h"
 #include "spec.h"
 #include "fs.h"
+#include "libc_compat.h"
 #include "nsenter.h"
 
 #include <fcntl.h>
@@ -402,6 +403,7 @@ _noreturn_ static void child_main(struct child *c)
 {
 	struct husk_error err = {0};
 	char go = 0;
+	husk_malloc_until_exec();
 	reset_signals();
 	if (read(c->sync, &go, 1) != 1 || go != 'G')
 		_exit(1); /* the monitor could not map our ids; it reports why */
@@ -576,6 +578,7 @@ int husk_runtime_exec(const struct husk_spec *spec, int pidfd, pid_t pid,
 		close(sv[0]);
 		c = (struct child){
 		    .spec = spec, .io = stdio, .sync = sv[1], .exec = true, .filters = filters};
+		husk_malloc_until_exec();
 		reset_signals();
 		exec_or_report(&c, exec_setup(&c, &cerr), &cerr);
 	}

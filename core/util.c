@@ -1,4 +1,5 @@
 #include "util.h"
+#include "libc_compat.h"
 
 #include <ctype.h>
 #include <fcntl.h>

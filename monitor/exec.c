@@ -490,8 +490,12 @@ const struct husk_exec_filters *exec_filters(struct monitor *m)
 		f->built = true;
 	/* Building parsed the profile and ran libseccomp: ~250 KB of heap, freed, which malloc
 	 * would keep resident for the container's whole life. This gives back about 100 KB of
-	 * it; the rest is fragments between what stays (the two BPF programs among them). */
+	 * it; the rest is fragments between what stays (the two BPF programs among them).
+	 * glibc only: musl's allocator (mallocng) has no malloc_trim and needs none, it returns
+	 * freed groups of chunks to the kernel as they empty. */
+#ifdef __GLIBC__
 	malloc_trim(0);
+#endif
 	return f;
 }
 

@@ -16,6 +16,9 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 #include <link.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -310,6 +313,7 @@ struct args {
 	int n_attach;
 	bool verbose;
 	bool scope;
+	bool version;
 };
 
 enum { ATTACH_IN = 1, ATTACH_OUT = 2, ATTACH_ERR = 4, ATTACH_LOGS = 8 };
@@ -337,7 +341,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"attach-fd", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
 		{"scope", no_argument, NULL, 'S'},	     {"idmap", required_argument, NULL, 'm'},
 		{"cgroup-root", required_argument, NULL, 'c'},
-		{"lock-fd", required_argument, NULL, 'l'},
+		{"lock-fd", required_argument, NULL, 'l'},   {"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	memset(a, 0, sizeof *a);
@@ -376,11 +380,25 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'c':
 			a->cgroup_root = optarg;
 			break;
+		case 'V':
+			a->version = true;
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	return a->id && husk_is_full_id(a->id) ? 0 : -EINVAL;
+	return a->version || (a->id && husk_is_full_id(a->id)) ? 0 : -EINVAL;
+}
+
+/* --version names the C library too: husk-monitor is built with glibc or, on its own, with
+ * musl (-Dmonitor_only, contrib/build-musl-deps), and tests/run shows which one it tests. */
+static void print_version(void)
+{
+#ifdef __GLIBC__
+	printf("husk-monitor %s (glibc %s)\n", HUSK_VERSION, gnu_get_libc_version());
+#else
+	printf("husk-monitor %s (musl)\n", HUSK_VERSION); /* musl has no macro naming it */
+#endif
 }
 
 static void report(int sync_fd, json_t *msg)
@@ -599,8 +617,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: husk-monitor --id ID --data-dir DIR --run-dir DIR "
 				"--idmap UID:GID:SUBUID:N:SUBGID:N [--sync-fd FD] "
 				"[--attach-fd FD:ioel]... [--lock-fd FD] [--scope | --cgroup-root DIR]\n"
+				"       husk-monitor --version\n"
 				"husk-monitor is started by husk-api, one per container.\n");
 		return 2;
+	}
+	if (a.version) {
+		print_version();
+		return 0;
 	}
 	husk_log_init("husk-monitor", a.verbose || getenv("HUSK_DEBUG"));
 	/* Nothing we start (newuidmap, the container) keeps the start lock. */

@@ -188,7 +188,8 @@ class Husk(Engine):
                 os.path.join(os.path.dirname(self.sock), "run"), "--idle-timeout", "3600"]
 
     def server_env(self):
-        return dict(os.environ, HUSK_MONITOR=os.path.join(self.build, "monitor", "husk-monitor"))
+        return dict(os.environ, HUSK_MONITOR=os.environ.get("HUSK_MONITOR") or
+                    os.path.join(self.build, "monitor", "husk-monitor"))
 
 
 class Podman(Engine):

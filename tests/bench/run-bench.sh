@@ -7,8 +7,9 @@
 # husk-bench) with tests/tools/test-user.sh and a rootless podman for it (cgroupfs, file events,
 # native overlay: without a storage.conf podman 4.3 silently takes vfs on this machine kind),
 # applies tests/tools/host-fixes.sh, builds husk (release, in build-bench, with
-# contrib/build-microhttpd's libmicrohttpd as husk-setup does), uxload and the test
-# image, copies all of it where the user can read it, and runs bench.py as that user.
+# contrib/build-microhttpd's libmicrohttpd and, in build-bench-musl, husk-monitor with musl, as
+# husk-setup does), uxload and the test image, copies all of it where the user can read it, and
+# runs bench.py as that user.
 # As any other user: builds and runs bench.py as itself (podman must already work for it).
 # Prints a table (husk, podman, husk/podman); JSON in build-bench/bench-results.json.
 set -euo pipefail
@@ -79,6 +80,19 @@ else
 	meson setup "$BUILD" --buildtype=release -Dmicrohttpd="$mhd" >/dev/null
 fi
 meson compile -C "$BUILD" >/dev/null
+# The musl husk-monitor, as husk-setup installs it, where it can be built; else the glibc one.
+MONITOR_DIR=$BUILD/monitor
+if command -v musl-gcc >/dev/null && musl=$(contrib/build-musl-deps "$REPO/build-deps/musl"); then
+	if [ ! -f "$BUILD-musl/build.ninja" ]; then
+		CC=musl-gcc meson setup "$BUILD-musl" --buildtype=release -Dmonitor_only=true \
+			-Dmusl_deps="$musl" >/dev/null
+	fi
+	meson compile -C "$BUILD-musl" >/dev/null
+	MONITOR_DIR=$BUILD-musl/monitor
+else
+	say "cannot build husk-monitor with musl: the glibc one"
+fi
+say "husk-monitor: $("$MONITOR_DIR/husk-monitor" --version)"
 cc -O2 -Wall -Wextra -Werror -pthread -o "$BUILD/uxload" tests/bench/uxload.c
 cc -O2 -Wall -Wextra -Werror -o "$BUILD/coldstart" tests/bench/coldstart.c
 
@@ -97,7 +111,7 @@ if [ "$(id -u)" = 0 ]; then
 	rm -rf "$stage"
 	mkdir -p "$stage/build/api" "$stage/build/monitor" "$stage/images"
 	cp "$BUILD/api/husk-api" "$BUILD/api/husk-helper" "$stage/build/api/"
-	[ -x "$BUILD/monitor/husk-monitor" ] && cp "$BUILD/monitor/husk-monitor" "$stage/build/monitor/"
+	cp "$MONITOR_DIR/husk-monitor" "$MONITOR_DIR/husk-init" "$stage/build/monitor/"
 	cp "$BUILD/uxload" "$BUILD/coldstart" contrib/husk-activate tests/bench/bench.py "$stage/"
 	cp "$images"/*.tar "$stage/images/"
 	chmod -R a+rX "$stage"
@@ -108,7 +122,7 @@ if [ "$(id -u)" = 0 ]; then
 		--images "$stage/images" --json "$stage/results.json" "${args[@]}"
 	cp "$stage/results.json" "$BUILD/bench-results.json"
 else
-	$PYTHON tests/bench/bench.py --husk-build "$BUILD" --activator contrib/husk-activate \
+	HUSK_MONITOR=$MONITOR_DIR/husk-monitor $PYTHON tests/bench/bench.py --husk-build "$BUILD" --activator contrib/husk-activate \
 		--uxload "$BUILD/uxload" --coldstart "$BUILD/coldstart" --images "$images" --json "$BUILD/bench-results.json" "${args[@]}"
 fi
 say "results: $BUILD/bench-results.json"

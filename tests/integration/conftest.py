@@ -5,7 +5,9 @@ session gets its own husk: a data dir and a run dir under a temporary directory,
 contrib/husk-activate holding the socket and starting build/api/husk-api on demand, exactly as
 systemd's husk.socket would. Clients talk to it through DOCKER_HOST.
 
-Environment: HUSK_BUILD (default <repo>/build), DOCKER (default /usr/local/bin/docker),
+Environment: HUSK_BUILD (default <repo>/build), HUSK_MONITOR (the husk-monitor the husks use,
+default HUSK_BUILD/monitor/husk-monitor; tests/run passes the musl one where it builds it),
+DOCKER (default /usr/local/bin/docker),
 HUSK_TEST_CGROUP_ROOT (a cgroup v2 directory delegated to the test user: husks get it as their
 --cgroup-root, so containers get cgroups of their own there; tests/run as root passes the one
 tests/tools/test-user.sh makes).
@@ -26,6 +28,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("HUSK_BUILD", os.path.join(REPO, "build"))
+MONITOR = os.environ.get("HUSK_MONITOR") or os.path.join(BUILD, "monitor", "husk-monitor")
 DOCKER = os.environ.get("DOCKER", "/usr/local/bin/docker")
 TEST_IMAGE = "husk-test/busybox:latest"
 CGROUP_ROOT = os.environ.get("HUSK_TEST_CGROUP_ROOT") or None
@@ -152,7 +155,7 @@ class Husk:
         self.sock = os.path.join(self.run_dir, "api.sock")
         self.log_path = os.path.join(base, "husk.log")
         self.api_bin = os.path.join(BUILD, "api", "husk-api")
-        self.monitor_bin = os.path.join(BUILD, "monitor", "husk-monitor")
+        self.monitor_bin = MONITOR
         self.activator = None
         self.env = dict(os.environ)
         self.env["DOCKER_HOST"] = f"unix://{self.sock}"

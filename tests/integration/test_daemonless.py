@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from conftest import (BUILD, DOCKER, REPO, TEST_IMAGE, Husk, UnixHTTPConnection, pid_alive,
+from conftest import (BUILD, DOCKER, MONITOR, REPO, TEST_IMAGE, Husk, UnixHTTPConnection, pid_alive,
                       proc_environ, wait_until)
 
 IDLE = 1  # lone_husk's --idle-timeout
@@ -246,7 +246,7 @@ def test_activation_protocol_ready_and_no_leak(tmp_path, image_tars):
     data = str(tmp_path / "data")
     argv = [os.path.join(BUILD, "api", "husk-api"), "--data-dir", data, "--run-dir", run,
             "--idle-timeout", str(IDLE)]
-    env = dict(os.environ, HUSK_MONITOR=os.path.join(BUILD, "monitor", "husk-monitor"),
+    env = dict(os.environ, HUSK_MONITOR=MONITOR,
                HUSK_LOG_STDERR="1", NOTIFY_SOCKET=notify_path)
     log = open(tmp_path / "api.log", "wb")
     pid = os.fork()
@@ -1489,7 +1489,7 @@ def test_logs_go_to_journald_when_there(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
-    mon = subprocess.run(cmd + [os.path.join(BUILD, "monitor", "husk-monitor"), "--id", "0" * 64,
+    mon = subprocess.run(cmd + [MONITOR, "--id", "0" * 64,
                                 "--data-dir", str(data), "--run-dir", str(run)],
                          capture_output=True, env=env, timeout=30)
     assert mon.returncode != 0

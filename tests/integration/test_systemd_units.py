@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from conftest import (BUILD, REPO, TEST_IMAGE, Husk, cgroup_of, pid_alive, proc_environ,
+from conftest import (BUILD, MONITOR, REPO, TEST_IMAGE, Husk, cgroup_of, pid_alive, proc_environ,
                       wait_until)
 
 IDLE = 1
@@ -80,7 +80,7 @@ class Units:
             f.write("[Service]\nExecStart=\n"
                     f"ExecStart={os.path.join(BUILD, 'api', 'husk-api')} --data-dir "
                     f"{self.data_dir} --idle-timeout {IDLE}\n"
-                    f"Environment=HUSK_MONITOR={os.path.join(BUILD, 'monitor', 'husk-monitor')}"
+                    f"Environment=HUSK_MONITOR={MONITOR}"
                     "\n")
         systemctl("daemon-reload")
 
