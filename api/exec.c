@@ -54,6 +54,19 @@ static void emit(struct api *api, const json_t *rec, const char *what)
 	husk_event_emit(&api->store, "container", action, cid, attrs);
 }
 
+/* Recorded under the store lock, while the container is still there: an rm in between would
+ * leave the exec's record (and the run dir it makes) behind a container that is gone. */
+static int save_exec(struct api *api, const char *cid, const json_t *rec)
+{
+	_cleanup_store_lock_ int lock = husk_store_lock(&api->store);
+	if (lock < 0)
+		return lock;
+	_cleanup_container_ struct husk_container *c = NULL;
+	if (husk_container_load(&api->store, cid, &c, NULL) < 0)
+		return -ENOENT;
+	return husk_exec_save(&api->store, rec);
+}
+
 enum MHD_Result h_container_exec(struct req *r)
 {
 	struct husk_error err = {0};
@@ -70,7 +83,12 @@ enum MHD_Result h_container_exec(struct req *r)
 	json_decref(body);
 	if (k < 0)
 		return reply_error(r, &err);
-	if ((k = husk_exec_save(&r->api->store, rec)) < 0) {
+	k = save_exec(r->api, c->id, rec);
+	if (k == -ENOENT) {
+		json_decref(rec);
+		return reply_errorf(r, -ENOENT, "No such container: %s", r->params[0]);
+	}
+	if (k < 0) {
 		json_decref(rec);
 		return reply_errorf(r, -EIO, "cannot record the exec: %s", strerror(-k));
 	}

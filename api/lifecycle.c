@@ -434,7 +434,9 @@ int container_wait(struct api *api, const char *id, enum wait_condition cond, in
 		pid_t mon = live ? st.monitor_pid : 0;
 		husk_state_clear(&st);
 		if (!exists) {
-			/* Removed (--rm) before we saw its exit: the events log has it. */
+			/* Removed (--rm) before we saw its exit: the events log has it. The run dir
+			 * made above for the watch goes again, if nothing is in it. */
+			rmdir(run);
 			int code = seen_exit ? -1 : husk_event_last_exit(&api->store, id);
 			if (code >= 0)
 				*exit_code = code;
