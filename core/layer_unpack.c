@@ -319,7 +319,9 @@ static int unpack_child(void *arg, struct husk_error *err)
 	struct unpack *u = arg;
 	if (fchdir(u->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		return husk_error_sys(err, -errno, "layer: chroot");
-	umask(0);
+	/* Entries get their own modes (ARCHIVE_EXTRACT_PERM ignores the umask); this is for the
+	 * parents a tar does not list, which Docker makes 0755. */
+	umask(022);
 	u->rbuf = xmalloc(BUF_SIZE);
 	u->tbuf = xmalloc(BUF_SIZE);
 	husk_sha256_init(&u->raw);

@@ -527,6 +527,25 @@ def test_import_with_changes(husk, image, image_tars):
     assert rmi(husk, "husk-test/imported:1").status == 200
 
 
+def test_implied_parent_directories_are_0755(husk, image_tars, tmp_path):
+    """A layer entry whose parents the tar does not list: they are made 0755, as Docker's
+    untar makes them, whatever the umask."""
+    out = tmp_path / "implied.tar"
+    with tarfile.open(image_tars["rootfs"]) as src, tarfile.open(out, "w") as dst:
+        for m in src.getmembers():
+            dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+        ti = tarfile.TarInfo("implied/a/f")
+        ti.size, ti.mode = 2, 0o600
+        dst.addfile(ti, io.BytesIO(b"x\n"))
+    husk.docker("import", str(out), "husk-test/implied:1")
+    try:
+        p = husk.docker("run", "--rm", "husk-test/implied:1", "stat", "-c", "%a %n",
+                        "/implied", "/implied/a", "/implied/a/f")
+        assert p.stdout.split("\n")[:3] == ["755 /implied", "755 /implied/a", "600 /implied/a/f"]
+    finally:
+        husk.docker("rmi", "husk-test/implied:1")
+
+
 def test_import_defaults_and_compressed(husk, image, image_tars, tmp_path):
     gz = tmp_path / "rootfs.tar.gz"
     with open(image_tars["rootfs"], "rb") as f:
