@@ -47,41 +47,12 @@ static bool prunable(const struct husk_container *c, const struct husk_filters *
 	return !husk_filters_has(f, "label!") || !husk_filters_match_labels(f, "label!", labels);
 }
 
-/* The bytes of the regular files under the directory fd (consumed), as far as they can be read:
- * what the container made belongs to its sub-ids. */
-static int64_t tree_size(int fd, int depth)
-{
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
-	int64_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (streq(e->d_name, ".") || streq(e->d_name, "..") ||
-		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISREG(st.st_mode)) {
-			n += st.st_size;
-		} else if (S_ISDIR(st.st_mode) && depth < 128) {
-			int sub =
-			    openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				n += tree_size(sub, depth + 1);
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 /* What removing the container frees: its writable layer. */
 static int64_t upper_size(const struct husk_store *s, const char *id)
 {
 	_cleanup_free_ char *upper = husk_store_data_path(s, "containers/%s/upper", id);
 	int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? 0 : tree_size(fd, 0);
+	return fd < 0 ? 0 : tree_size(fd);
 }
 
 /* Removes one container if it still may be; 1 when it was removed. */

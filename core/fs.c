@@ -107,6 +107,38 @@ static int rm_open(int dirfd, const char *name, int *fd)
  * into the top directory, whose reading starts over once it is done. */
 #define RM_DEPTH 64
 
+static int64_t tree_size_depth(int fd, int depth)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	int64_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (streq(e->d_name, ".") || streq(e->d_name, "..") ||
+		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			n += st.st_size;
+		} else if (S_ISDIR(st.st_mode) && depth < 128) {
+			int sub =
+			    openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				n += tree_size_depth(sub, depth + 1);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int64_t tree_size(int dirfd)
+{
+	return tree_size_depth(dirfd, 0);
+}
+
 int rm_rf_at(int at, const char *name)
 {
 	struct level {

@@ -16,6 +16,10 @@ int read_file_at(int dirfd, const char *path, char **out, size_t *len, size_t ma
 /* rm -rf that never follows symlinks; only removes what the caller may remove. */
 int rm_rf(const char *path);
 int rm_rf_at(int dirfd, const char *name);
+/* The bytes of the regular files under the directory fd (consumed), without following
+ * symlinks, as far as they can be read (what a prune reports it frees). Bounded in depth: it
+ * runs on husk-api's small thread stacks. */
+int64_t tree_size(int dirfd);
 /* fsync a directory (after renames into it). */
 int fsync_dir(const char *path);
 /* Copies all of in to out (files or pipes). */

@@ -260,33 +260,6 @@ json_t *husk_volume_users(const struct husk_store *s)
 	return users;
 }
 
-/* Bytes in the files of a tree (what prune reports); what we may not read is left out. */
-static int64_t tree_size(int dirfd)
-{
-	DIR *d = fdopendir(dirfd);
-	if (!d) {
-		close(dirfd);
-		return 0;
-	}
-	int64_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (streq(e->d_name, ".") || streq(e->d_name, "..") ||
-		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (!S_ISDIR(st.st_mode)) {
-			n += st.st_size;
-			continue;
-		}
-		int fd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0)
-			n += tree_size(fd);
-	}
-	closedir(d);
-	return n;
-}
-
 /* The containers other than except that use the volume, as Docker lists them; NULL if none. */
 static char *users_of(const struct husk_store *s, const char *name, const char *except)
 {
