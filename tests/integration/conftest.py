@@ -338,3 +338,35 @@ def pytest_runtest_makereport(item, call):
         rep.sections.append(("husk log (tail)", item.funcargs["husk"].log_tail()))
     if rep.failed and "lone_husk" in item.funcargs:
         rep.sections.append(("lone husk log (tail)", item.funcargs["lone_husk"].log_tail()))
+
+
+def run_in_pty(husk, args, send=None, rows=24, cols=80, timeout=30):
+    """The docker CLI with these arguments under a pseudo-terminal of rows x cols, until it
+    exits; send is typed once a prompt (#) shows. Returns (exit code, output)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.execve(DOCKER, [DOCKER, *args], husk.env)
+    out = b""
+    deadline = time.time() + timeout
+    sent = False
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if send and not sent and b"#" in out:
+            os.write(fd, send)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")

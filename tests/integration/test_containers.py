@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import DOCKER
+from conftest import DOCKER, run_in_pty
 
 
 def name():
@@ -77,27 +77,10 @@ def test_without_i_stdin_is_empty(husk, image):
 
 def test_tty(husk, image):
     """docker run -t under a real pseudo-terminal: the container sees a tty, output has CRLF."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        # A terminal of 33x101: the CLI sends it as ConsoleSize and resizes to it.
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-        os.execve(DOCKER, [DOCKER, "run", "--rm", "-t", image, "sh", "-c",
-                           "tty; stty size; echo done"], husk.env)
-    out = b""
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 1)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    _, status = os.waitpid(pid, 0)
-    text = out.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    # A terminal of 33x101: the CLI sends it as ConsoleSize and resizes to it.
+    code, text = run_in_pty(husk, ["run", "--rm", "-t", image, "sh", "-c",
+                                   "tty; stty size; echo done"], rows=33, cols=101)
+    assert code == 0, text
     assert "/dev/pts/0" in text
     # The container's tty turns \n into \r\n (and the test's own pty adds one more \r).
     assert "done\r\r\n" in text

@@ -2,8 +2,6 @@
 import concurrent.futures
 import json
 import os
-import pty
-import select
 import socket
 import struct
 import subprocess
@@ -13,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import DOCKER
+from conftest import DOCKER, run_in_pty
 
 
 def name():
@@ -132,33 +130,6 @@ def test_exec_output_to_a_slow_reader(husk, ctr):
 def test_exec_without_i_has_no_stdin(husk, ctr):
     p = husk.docker("exec", ctr, "sh", "-c", "cat; echo end", input="ignored\n")
     assert p.stdout == "end\n"
-
-
-def run_in_pty(husk, args, send=None, rows=24, cols=80, timeout=30):
-    import fcntl
-    import termios
-    pid, fd = pty.fork()
-    if pid == 0:
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        os.execve(DOCKER, [DOCKER, *args], husk.env)
-    out = b""
-    deadline = time.time() + timeout
-    sent = False
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.5)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        if send and not sent and b"#" in out:
-            os.write(fd, send)
-            sent = True
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
 def test_exec_tty(husk, ctr):
