@@ -61,8 +61,9 @@ static int save_exec(struct api *api, const char *cid, const json_t *rec)
 	_cleanup_store_lock_ int lock = husk_store_lock(&api->store);
 	if (lock < 0)
 		return lock;
-	_cleanup_container_ struct husk_container *c = NULL;
-	if (husk_container_load(&api->store, cid, &c, NULL) < 0)
+	_cleanup_free_ char *cfg =
+	    husk_store_data_path(&api->store, "containers/%s/config.json", cid);
+	if (access(cfg, F_OK) < 0)
 		return -ENOENT;
 	return husk_exec_save(&api->store, rec);
 }
